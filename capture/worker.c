@@ -1,0 +1,441 @@
+/*
+ * worker.c - per-core packet path: flow, reassembly, SMTP, events.
+ *
+ * Design: the worker is the only owner of its flows, so the path from a
+ * packet to an event takes no lock and calls no malloc in steady state:
+ * flows, sessions and string blocks come from per-worker pools (which grow
+ * by slabs up to their caps), and events are batched in the worker's evbuf.
+ *
+ * Classification happens once per flow.  The responder's port picks SMTP
+ * (25/587/2525 by default) or implicit TLS (465: counted only); any other
+ * flow gets its first payload sniffed for an SMTP greeting or command and
+ * is otherwise ignored for the rest of its life at the cost of one flow
+ * lookup per packet (FIN/RST still end it).  After STARTTLS the same cheap
+ * path is taken: nothing more can be read.
+ *
+ * Rejected: classifying by port only (SMTP on odd ports is exactly what open
+ * proxies and backdoored relays use) and running full reassembly for every
+ * TCP flow until proven not SMTP (costs copies on mixed traffic).
+ */
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../output/event.h"
+
+#define WORKER_SNIFF_TRIES 4
+#define WORKER_BLOCK_SIZE (16u * 1024)
+#define WORKER_EXPIRE_EVERY_US 1000000u
+#define WORKER_EXPIRE_WORK 256
+
+struct worker_app {
+	struct worker *w;
+	struct flow *f;
+	struct smtp_session *smtp;
+	struct event_flow ef;
+	int8_t ef_server_dir;       /* roles ef was built with, -2 none */
+	int8_t server_dir;          /* from the last transaction, -1 unknown */
+	uint8_t encrypted;
+	_Alignas(16) uint8_t session_mem[];
+};
+
+static const struct tcp_reasm_out worker_discard_out;
+
+static size_t
+worker_app_size(void)
+{
+	return sizeof(struct worker_app) + smtp_session_size();
+}
+
+static void
+worker_count_anomaly(struct worker *w, enum anom_id a)
+{
+	if ((unsigned)a < ANOM_COUNT)
+		w->ctr.anomalies[a]++;
+}
+
+static void
+worker_build_ef(struct worker_app *app, int server_dir)
+{
+	struct flow *f = app->f;
+	const uint8_t *ca, *sa;
+	uint16_t cp, sp;
+	int cdir = server_dir == 0 ? 1 : 0;
+
+	flow_endpoint(f, cdir, &ca, &cp);
+	flow_endpoint(f, 1 - cdir, &sa, &sp);
+	memset(&app->ef, 0, sizeof(app->ef));
+	app->ef.flow_id = f->flow_id;
+	app->ef.ipver = f->key.ipver;
+	memcpy(app->ef.src, ca, 16);
+	memcpy(app->ef.dst, sa, 16);
+	app->ef.sport = cp;
+	app->ef.dport = sp;
+	app->ef.vlan_count = f->key.vlan_count;
+	memcpy(app->ef.vlan, f->key.vlan, sizeof(app->ef.vlan));
+	app->ef.sensor = app->w->cfg->sensor;
+	community_id_v1(f->key.ipver, ca, sa, 6, cp, sp, 0,
+	    app->ef.community_id);
+	app->ef_server_dir = (int8_t)server_dir;
+}
+
+static const struct event_flow *
+worker_ef(struct worker_app *app)
+{
+	int sd = app->server_dir >= 0 ? app->server_dir : 1;
+
+	if (app->ef_server_dir != sd)
+		worker_build_ef(app, sd);
+	return &app->ef;
+}
+
+/* SMTP callbacks */
+
+static void
+worker_on_tx(void *u, const struct smtp_tx *tx)
+{
+	struct worker_app *app = u;
+	struct worker *w = app->w;
+
+	if (tx->server_dir >= 0)
+		app->server_dir = (int8_t)tx->server_dir;
+	event_smtp(&w->out, worker_ef(app), tx, &w->scratch);
+	arena_reset(&w->scratch);
+}
+
+static void
+worker_on_smtp_anomaly(void *u, enum anom_id a, uint64_t ts_us)
+{
+	struct worker_app *app = u;
+
+	worker_count_anomaly(app->w, a);
+	event_anomaly(&app->w->out, worker_ef(app), ts_us, a, -1);
+}
+
+/* Reassembly callbacks for SMTP flows */
+
+static void
+worker_on_data(void *u, int dir, const uint8_t *d, uint32_t len,
+    uint64_t ts_us)
+{
+	struct worker_app *app = u;
+
+	if (app->encrypted) {
+		app->w->ctr.encrypted_bytes += len;
+		return;
+	}
+	smtp_session_data(app->smtp, dir, d, len, ts_us);
+	if (smtp_session_encrypted(app->smtp))
+		app->encrypted = 1;
+}
+
+static void
+worker_on_gap(void *u, int dir, uint32_t len, uint64_t ts_us)
+{
+	struct worker_app *app = u;
+
+	if (!app->encrypted)
+		smtp_session_gap(app->smtp, dir, len, ts_us);
+}
+
+static void
+worker_on_stream_anomaly(void *u, int dir, enum anom_id a, uint64_t ts_us)
+{
+	struct worker_app *app = u;
+
+	(void)dir;
+	worker_count_anomaly(app->w, a);
+	event_anomaly(&app->w->out, worker_ef(app), ts_us, a, -1);
+}
+
+static void
+worker_app_out(struct worker_app *app, struct tcp_reasm_out *o)
+{
+	o->data = worker_on_data;
+	o->gap = worker_on_gap;
+	o->anomaly = worker_on_stream_anomaly;
+	o->u = app;
+}
+
+static struct worker_app *
+worker_app_new(struct worker *w, struct flow *f)
+{
+	struct worker_app *app;
+	struct smtp_out so;
+
+	app = pool_get(w->sessions);
+	if (app == NULL) {
+		w->ctr.session_alloc_fail++;
+		return NULL;
+	}
+	memset(app, 0, sizeof(*app));
+	app->w = w;
+	app->f = f;
+	app->ef_server_dir = -2;
+	app->server_dir = -1;
+	memset(&so, 0, sizeof(so));
+	so.tx_done = worker_on_tx;
+	so.anomaly = worker_on_smtp_anomaly;
+	so.u = app;
+	app->smtp = smtp_session_init(app->session_mem, &w->cfg->smtp,
+	    w->blocks, &so, &w->smtp, f->midstream);
+	if (app->smtp == NULL) {
+		pool_put(w->sessions, app);
+		w->ctr.session_alloc_fail++;
+		return NULL;
+	}
+	return app;
+}
+
+/* Finish the SMTP side of a flow: held bytes, open transaction, memory. */
+static void
+worker_app_end(struct worker *w, struct flow *f)
+{
+	struct worker_app *app = f->app;
+	struct tcp_reasm_out o;
+
+	if (app != NULL) {
+		worker_app_out(app, &o);
+		tcp_reasm_flush(w->reasm, &f->tcp, w->now_us, &o);
+		smtp_session_end(app->smtp, w->now_us);
+		pool_put(w->sessions, app);
+		f->app = NULL;
+	} else {
+		tcp_reasm_flush(w->reasm, &f->tcp, w->now_us,
+		    &worker_discard_out);
+	}
+}
+
+static void
+worker_flow_end(void *u, struct flow *f, enum flow_end_reason why)
+{
+	(void)why;
+	worker_app_end(u, f);
+}
+
+/*
+ * The connection closed (RST, or both FINs with every byte accounted for):
+ * report now, but keep the flow for timeout_closed so the last ACKs and
+ * retransmitted FINs find it instead of starting a midstream flow.
+ */
+static void
+worker_conn_closed(struct worker *w, struct flow *f)
+{
+	worker_app_end(w, f);
+	f->app_kind = FLOW_APP_IGNORED;
+	f->tcp.state = TCP_CONN_CLOSED;
+}
+
+static void
+worker_discard_data(void *u, int dir, const uint8_t *d, uint32_t len,
+    uint64_t ts)
+{
+	(void)u, (void)dir, (void)d, (void)len, (void)ts;
+}
+
+static void
+worker_discard_gap(void *u, int dir, uint32_t len, uint64_t ts)
+{
+	(void)u, (void)dir, (void)len, (void)ts;
+}
+
+static void
+worker_discard_anomaly(void *u, int dir, enum anom_id a, uint64_t ts)
+{
+	(void)u, (void)dir, (void)a, (void)ts;
+}
+
+static const struct tcp_reasm_out worker_discard_out = {
+	worker_discard_data, worker_discard_gap, worker_discard_anomaly, NULL
+};
+
+int
+worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
+    struct sink *sink, char *err, size_t errlen)
+{
+	uint64_t nblocks;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->cfg = cfg;
+	w->flows = flow_table_create(&cfg->flow, worker_flow_end, w);
+	w->reasm = tcp_reasm_create(&cfg->reasm);
+	w->sessions = pool_create(worker_app_size(), cfg->flow.max_flows);
+	nblocks = cfg->session_memcap / WORKER_BLOCK_SIZE;
+	w->blocks = pool_create(WORKER_BLOCK_SIZE, nblocks ? nblocks : 1);
+	w->scratch_blocks = pool_create(256u * 1024, 64);
+	if (w->flows == NULL || w->reasm == NULL || w->sessions == NULL ||
+	    w->blocks == NULL || w->scratch_blocks == NULL ||
+	    evbuf_init(&w->out, sink, 256u * 1024) != 0) {
+		snprintf(err, errlen, "worker %u: out of memory at start", id);
+		worker_destroy(w);
+		return -1;
+	}
+	arena_init(&w->scratch, w->scratch_blocks);
+	return 0;
+}
+
+static void
+worker_classify(struct worker *w, struct flow *f)
+{
+	const uint8_t *a;
+	uint16_t rport, iport;
+	const struct rh_config *c = w->cfg;
+
+	flow_endpoint(f, 1, &a, &rport);
+	flow_endpoint(f, 0, &a, &iport);
+	if (config_port_in(c->smtp_ports, c->n_smtp_ports, rport) ||
+	    config_port_in(c->smtp_ports, c->n_smtp_ports, iport)) {
+		f->app = worker_app_new(w, f);
+		f->app_kind = f->app != NULL ? FLOW_APP_SMTP : FLOW_APP_IGNORED;
+		if (f->app != NULL)
+			w->ctr.smtp_flows++;
+	} else if (config_port_in(c->tls_ports, c->n_tls_ports, rport)) {
+		f->app_kind = FLOW_APP_TLS_IMPLICIT;
+		w->ctr.tls_implicit_flows++;
+	} else if (c->sniff_banners) {
+		f->app_kind = FLOW_APP_UNKNOWN;
+	} else {
+		f->app_kind = FLOW_APP_IGNORED;
+		w->ctr.ignored_flows++;
+	}
+}
+
+/* Decide an unclassified flow from a payload packet. */
+static void
+worker_sniff(struct worker *w, struct flow *f, int dir, const struct pkt *p)
+{
+	enum smtp_sniff_result r;
+
+	r = smtp_sniff(p->payload, p->payload_len, dir == 1);
+	if (r == SMTP_SNIFF_YES) {
+		f->app = worker_app_new(w, f);
+		if (f->app != NULL) {
+			f->app_kind = FLOW_APP_SMTP;
+			w->ctr.smtp_flows++;
+			w->ctr.sniffed_flows++;
+			return;
+		}
+	} else if (r == SMTP_SNIFF_MORE &&
+	    ++f->sniff_tries < WORKER_SNIFF_TRIES) {
+		return;
+	}
+	f->app_kind = FLOW_APP_IGNORED;
+	w->ctr.ignored_flows++;
+	tcp_reasm_flush(w->reasm, &f->tcp, p->ts_us, &worker_discard_out);
+}
+
+/* Flows whose bytes are not read still end on RST or on both FINs. */
+static int
+worker_light_close(struct flow *f, int dir, const struct pkt *p)
+{
+	if (p->tcp_flags & PKT_TH_RST)
+		return 1;
+	if (p->tcp_flags & PKT_TH_FIN) {
+		f->tcp.s[dir].flags |= TCP_S_FIN;
+		if (f->tcp.s[1 - dir].flags & TCP_S_FIN)
+			return 1;
+	}
+	return 0;
+}
+
+void
+worker_packet(struct worker *w, const struct pkt *p, uint32_t hash)
+{
+	struct flow *f;
+	struct worker_app *app;
+	struct tcp_reasm_out o;
+	int dir, created;
+
+	w->now_us = p->ts_us;
+	w->ctr.pkts++;
+	w->ctr.payload_bytes += p->payload_len;
+	if (p->ts_us - w->last_expire_us >= WORKER_EXPIRE_EVERY_US) {
+		w->last_expire_us = p->ts_us;
+		flow_table_expire(w->flows, p->ts_us, WORKER_EXPIRE_WORK);
+	}
+	f = flow_get(w->flows, p, hash, &dir, &created);
+	if (f == NULL) {
+		w->ctr.flow_alloc_fail++;
+		return;
+	}
+	if (!created && f->tcp.state == TCP_CONN_CLOSED &&
+	    (p->tcp_flags & (PKT_TH_SYN | PKT_TH_ACK)) == PKT_TH_SYN) {
+		flow_close(w->flows, f);
+		f = flow_get(w->flows, p, hash, &dir, &created);
+		if (f == NULL) {
+			w->ctr.flow_alloc_fail++;
+			return;
+		}
+	}
+	if (created)
+		worker_classify(w, f);
+
+	switch ((enum flow_app)f->app_kind) {
+	case FLOW_APP_UNKNOWN:
+		if (p->payload_len > 0 && p->payload != NULL) {
+			worker_sniff(w, f, dir, p);
+			if (f->app_kind != FLOW_APP_SMTP) {
+				if (f->app_kind == FLOW_APP_UNKNOWN)
+					tcp_reasm_packet(w->reasm, &f->tcp,
+					    dir, p, &worker_discard_out);
+				break;
+			}
+		} else {
+			tcp_reasm_packet(w->reasm, &f->tcp, dir, p,
+			    &worker_discard_out);
+			if (f->tcp.state == TCP_CONN_CLOSED)
+				worker_conn_closed(w, f);
+			return;
+		}
+		/* FALLTHROUGH: just became SMTP */
+	case FLOW_APP_SMTP:
+		app = f->app;
+		if (app->encrypted) {
+			w->ctr.encrypted_bytes += p->payload_len;
+			break;
+		}
+		worker_app_out(app, &o);
+		tcp_reasm_packet(w->reasm, &f->tcp, dir, p, &o);
+		if (f->tcp.state == TCP_CONN_CLOSED)
+			worker_conn_closed(w, f);
+		return;
+	case FLOW_APP_TLS_IMPLICIT:
+	case FLOW_APP_IGNORED:
+		break;
+	}
+	if (worker_light_close(f, dir, p))
+		f->tcp.state = TCP_CONN_CLOSED;
+}
+
+void
+worker_decode_anomaly(struct worker *w, enum anom_id a, uint64_t ts_us)
+{
+	worker_count_anomaly(w, a);
+	event_anomaly(&w->out, NULL, ts_us, a, -1);
+}
+
+void
+worker_finish(struct worker *w)
+{
+	if (w->flows != NULL)
+		flow_table_drain(w->flows);
+	evbuf_flush(&w->out);
+}
+
+void
+worker_destroy(struct worker *w)
+{
+	if (w->flows != NULL)
+		flow_table_destroy(w->flows);
+	if (w->reasm != NULL)
+		tcp_reasm_destroy(w->reasm);
+	arena_reset(&w->scratch);
+	pool_destroy(w->sessions);
+	pool_destroy(w->blocks);
+	pool_destroy(w->scratch_blocks);
+	evbuf_free(&w->out);
+	memset(w, 0, sizeof(*w));
+}

@@ -1,0 +1,63 @@
+/*
+ * worker.h - one analysis core: the flows it owns and everything they need.
+ *
+ * Contract: a worker owns a flow table, a TCP reassembler, pools for SMTP
+ * sessions and their strings, a scratch arena, its counters and its output
+ * buffer; nothing in it is shared, so nothing is locked.  worker_packet
+ * takes one decoded TCP packet that hashed to this worker (packets of one
+ * connection always reach the same worker) and runs flow lookup,
+ * classification (SMTP ports, 465 implicit TLS, banner sniffing on other
+ * ports), reassembly and the SMTP parser, writing events to the worker's
+ * evbuf.  worker_finish ends every flow (end of input) and flushes.
+ */
+#ifndef RH_WORKER_H
+#define RH_WORKER_H
+
+#include <stdint.h>
+
+#include "../decode/flow.h"
+#include "../decode/pkt.h"
+#include "../decode/pool.h"
+#include "../decode/smtp.h"
+#include "../decode/tcp_reasm.h"
+#include "../output/evbuf.h"
+#include "config.h"
+
+struct worker_counters {
+	uint64_t pkts, bytes, payload_bytes;
+	uint64_t flow_alloc_fail;
+	uint64_t smtp_flows, sniffed_flows, tls_implicit_flows, ignored_flows;
+	uint64_t encrypted_bytes;
+	uint64_t session_alloc_fail;
+	uint64_t anomalies[ANOM_COUNT];
+};
+
+struct worker {
+	unsigned id;
+	const struct rh_config *cfg;
+	struct flow_table *flows;
+	struct tcp_reasm *reasm;
+	struct pool *sessions;      /* struct worker_app + smtp session */
+	struct pool *blocks;        /* arena blocks for SMTP strings */
+	struct pool *scratch_blocks;
+	struct arena scratch;       /* per-event scratch (decoded values) */
+	struct evbuf out;
+	struct smtp_stats smtp;
+	struct worker_counters ctr;
+	uint64_t now_us;
+	uint64_t last_expire_us;
+	struct flow *cur_flow;      /* flow being processed (callbacks) */
+};
+
+/* 0, or -1 with a reason in err. */
+int worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
+    struct sink *sink, char *err, size_t errlen);
+void worker_packet(struct worker *w, const struct pkt *p, uint32_t hash);
+/* End of input: end every flow, flush output. */
+void worker_finish(struct worker *w);
+void worker_destroy(struct worker *w);
+
+/* Emit an anomaly event that belongs to no flow (decode anomalies). */
+void worker_decode_anomaly(struct worker *w, enum anom_id a, uint64_t ts_us);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * event.h - the JSON events of ../shared/spec/events.md, built with jansson.
+ *
+ * Contract: each event_* function builds one event object (the fields on
+ * every event, then its own object) and hands it to the worker's evbuf.
+ * Flow fields come from a struct event_flow the worker fills once per flow:
+ * `src` is the SMTP client and `dest` the server as the roles are on the
+ * wire (the side that sent the 220 banner is the server), falling back to
+ * TCP initiator/responder when the roles are unknown.  Timestamps are
+ * written `YYYY-MM-DDTHH:MM:SS.ffffff+0000`.  Every attacker-controlled byte
+ * string goes through jstr_from_bytes, so each line is valid JSON whatever
+ * the input.  Returns 0, or -1 if the event was dropped (counted in evbuf).
+ */
+#ifndef RH_EVENT_H
+#define RH_EVENT_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../decode/anomaly.h"
+#include "../decode/pkt.h"
+#include "../decode/pool.h"
+#include "../decode/smtp.h"
+#include "community_id.h"
+#include "evbuf.h"
+
+struct event_flow {
+	uint64_t flow_id;
+	char community_id[COMMUNITY_ID_LEN];
+	uint8_t ipver;
+	uint8_t src[16], dst[16];    /* client, server */
+	uint16_t sport, dport;
+	uint16_t vlan[PKT_MAX_VLAN];
+	uint8_t vlan_count;
+	const char *sensor;
+};
+
+/*
+ * The sensor name written when an event has no flow (ef NULL) or the flow's
+ * `sensor` is NULL, and by event_stats when its sensor is NULL.  Set once at
+ * start, before the workers run (the string is not copied).
+ */
+void event_set_sensor(const char *sensor);
+
+/* Format microseconds since the epoch as the contract's timestamp. */
+void event_format_ts(uint64_t ts_us, char out[40]);
+
+/*
+ * A new object with timestamp, event_type and (when ef is not NULL) the
+ * flow fields; NULL on out of memory.  Used by every event below and by
+ * later modules (alerts) that add their own objects.
+ */
+json_t *event_new(const char *event_type, uint64_t ts_us,
+    const struct event_flow *ef);
+
+/* The `smtp` event of one transaction, `email` built from tx->hdr (values
+ * RFC 2047-decoded into `scratch`, which the caller resets afterwards). */
+int event_smtp(struct evbuf *b, const struct event_flow *ef,
+    const struct smtp_tx *tx, struct arena *scratch);
+
+/* The `smtp` and `email` objects alone (for alerts that carry them). */
+json_t *event_smtp_object(const struct smtp_tx *tx);
+json_t *event_email_object(const struct smtp_tx *tx, struct arena *scratch);
+
+/* An `anomaly` event {type, event}; ef may be NULL (decode anomalies of
+ * packets that belong to no flow); tx_id < 0 when not in a transaction. */
+int event_anomaly(struct evbuf *b, const struct event_flow *ef,
+    uint64_t ts_us, enum anom_id a, int64_t tx_id);
+
+/* The `stats` event: `stats` is the counters object (reference stolen). */
+int event_stats(struct evbuf *b, uint64_t ts_us, const char *sensor,
+    json_t *stats);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * relayhound.c - command line: read captures or an interface, write events.
+ *
+ *   relayhound -r FILE [-r FILE ...] [-o PATH|-] [--workers N] ...
+ *   relayhound -i IFACE [-o PATH|-] ...
+ *
+ * Only this file prints or exits.  Every failure is one line on stderr,
+ * "relayhound: <what>: <reason>", and a non-zero exit status; events written
+ * before a fault stay written (the pipeline is finished normally, so flows
+ * still open are closed and the final stats event is written).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/config.h"
+#include "capture/pipeline.h"
+#include "capture/source.h"
+#include "output/sink.h"
+
+#define RH_MAX_INPUTS 256
+
+static struct pipeline *g_pl;
+static struct source *volatile g_live;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: relayhound -r FILE.pcap [-r FILE ...] [-o PATH|-] [options]\n"
+	    "       relayhound -i IFACE [-o PATH|-] [options]\n"
+	    "  -r FILE           read a pcap or pcapng file ('-' = stdin); repeatable,\n"
+	    "                    files are one continuous capture\n"
+	    "  -i IFACE          capture live from an interface\n"
+	    "  -o PATH|-         write NDJSON events to PATH, '-' = stdout (default)\n"
+	    "  --workers N       analysis cores (default: number of CPUs)\n"
+	    "  --smtp-ports L    ports parsed as SMTP (default 25,587,2525)\n"
+	    "  --no-sniff        do not look for SMTP banners on other ports\n"
+	    "  --sensor NAME     sensor name in every event (default: host name)\n"
+	    "  -h, --help        this text\n");
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (g_pl != NULL)
+		pipeline_stop(g_pl);
+	if (g_live != NULL)
+		source_break(g_live);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "workers", required_argument, NULL, 'w' },
+		{ "smtp-ports", required_argument, NULL, 'P' },
+		{ "no-sniff", no_argument, NULL, 'N' },
+		{ "sensor", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *inputs[RH_MAX_INPUTS];
+	unsigned ninputs = 0, i;
+	const char *iface = NULL, *outpath = "-";
+	struct rh_config cfg;
+	struct sink *sink;
+	struct pipeline_summary sum;
+	char err[512];
+	int c, status = 0;
+	long v;
+	char *end;
+
+	config_defaults(&cfg);
+	while ((c = getopt_long(argc, argv, "r:i:o:c:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (ninputs >= RH_MAX_INPUTS) {
+				fprintf(stderr, "relayhound: more than %d -r files\n",
+				    RH_MAX_INPUTS);
+				return 2;
+			}
+			inputs[ninputs++] = optarg;
+			break;
+		case 'i':
+			iface = optarg;
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'c':
+			fprintf(stderr, "relayhound: -c %s: configuration files "
+			    "are not supported by this version\n", optarg);
+			return 2;
+		case 'w':
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 64) {
+				fprintf(stderr, "relayhound: --workers %s: want a "
+				    "number from 1 to 64\n", optarg);
+				return 2;
+			}
+			cfg.workers = (unsigned)v;
+			break;
+		case 'P':
+			if (config_parse_ports(optarg, cfg.smtp_ports,
+			    &cfg.n_smtp_ports, err, sizeof(err)) != 0) {
+				fprintf(stderr, "relayhound: --smtp-ports: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'N':
+			cfg.sniff_banners = 0;
+			break;
+		case 's':
+			snprintf(cfg.sensor, sizeof(cfg.sensor), "%s", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "relayhound: unexpected argument '%s'\n",
+		    argv[optind]);
+		return 2;
+	}
+	if ((ninputs == 0) == (iface == NULL)) {
+		fprintf(stderr, "relayhound: give -r FILE (one or more) or -i "
+		    "IFACE\n");
+		usage(stderr);
+		return 2;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	sink = sink_open(outpath, err, sizeof(err));
+	if (sink == NULL) {
+		fprintf(stderr, "relayhound: %s: %s\n", outpath, err);
+		return 1;
+	}
+	g_pl = pipeline_create(&cfg, sink, err, sizeof(err));
+	if (g_pl == NULL) {
+		fprintf(stderr, "relayhound: %s\n", err);
+		sink_close(sink);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (iface != NULL) {
+		struct source *s = source_open_live(iface, err, sizeof(err));
+		if (s == NULL) {
+			fprintf(stderr, "relayhound: %s: %s\n", iface, err);
+			status = 1;
+		} else {
+			g_live = s;
+			if (pipeline_run_source(g_pl, s, err, sizeof(err)) != 0) {
+				fprintf(stderr, "relayhound: %s: %s\n", iface, err);
+				status = 1;
+			}
+			g_live = NULL;
+			source_close(s);
+		}
+	}
+	for (i = 0; i < ninputs; i++) {
+		struct source *s = source_open_file(inputs[i], err, sizeof(err));
+		if (s == NULL) {
+			fprintf(stderr, "relayhound: %s: %s\n", inputs[i], err);
+			status = 1;
+			continue;
+		}
+		if (pipeline_run_source(g_pl, s, err, sizeof(err)) != 0) {
+			fprintf(stderr, "relayhound: %s: %s\n", inputs[i], err);
+			status = 1;
+		}
+		source_close(s);
+	}
+
+	pipeline_finish(g_pl);
+	pipeline_get_summary(g_pl, &sum);
+	fprintf(stderr, "relayhound: %llu packets, %.1f MB, %llu flows, %llu "
+	    "SMTP transactions, %llu events (%llu dropped), %llu anomalies, "
+	    "%.3f s, %.3f Gbit/s\n",
+	    (unsigned long long)sum.packets, (double)sum.bytes / 1e6,
+	    (unsigned long long)sum.flows,
+	    (unsigned long long)sum.transactions,
+	    (unsigned long long)sum.events,
+	    (unsigned long long)sum.events_dropped,
+	    (unsigned long long)sum.anomalies, sum.elapsed_s,
+	    sum.elapsed_s > 0 ? (double)sum.bytes * 8 / sum.elapsed_s / 1e9 : 0.0);
+	if (sum.sink_errors) {
+		fprintf(stderr, "relayhound: %s: %llu write errors, %llu events "
+		    "dropped: %s\n", outpath,
+		    (unsigned long long)sum.sink_errors,
+		    (unsigned long long)sum.events_dropped,
+		    sum.sink_error ? sum.sink_error : "write failed");
+		status = 1;
+	}
+	pipeline_destroy(g_pl);
+	g_pl = NULL;
+	if (sink_close(sink) != 0 && status == 0) {
+		fprintf(stderr, "relayhound: %s: close failed\n", outpath);
+		status = 1;
+	}
+	return status;
+}
