@@ -215,10 +215,12 @@ rng_unit(uint64_t *s)
 static uint64_t
 rng_seed(uint64_t a, uint64_t b)
 {
-	uint64_t s = cfg.seed ^ 0x5248474e00000000ULL;
+	uint64_t s = cfg.seed ^ 0x5248474e00000000ULL, t;
 
-	s ^= rng_next(&s) + a;
-	s ^= rng_next(&s) + b * 0xd1b54a32d192ed03ULL;
+	t = rng_next(&s) + a;
+	s ^= t;
+	t = rng_next(&s) + b * 0xd1b54a32d192ed03ULL;
+	s ^= t;
 	rng_next(&s);
 	return s;
 }
@@ -938,7 +940,7 @@ flow_init(struct flow *f, const struct ep *e, const uint32_t isn[2],
 	f->next = next;
 	f->ctx = ctx;
 	f->rng = rng;
-	f->phase = m->midstream ? PH_DATA : PH_SYN;
+	f->phase = (m->midstream || cfg.gm.midstream) ? PH_DATA : PH_SYN;
 }
 
 static int
@@ -1020,6 +1022,12 @@ flow_data_out(struct flow *f, uint64_t idx, int dir, uint32_t seq,
 
 	if (flow_skipped(f, idx))
 		return;
+	/*
+	 * A segment held back for reordering overtakes nothing of the other
+	 * direction: the peer's data would acknowledge it before it is seen.
+	 */
+	if (f->has_held && f->held_dir != dir)
+		flow_release_held(f);
 	lost = u64_in(f->m->loss, f->m->nloss, idx) ||
 	    u64_in(cfg.gm.loss, cfg.gm.nloss, idx) ||
 	    (cfg.loss_rate > 0 && rng_unit(&f->rng) < cfg.loss_rate);
@@ -1127,7 +1135,9 @@ flow_data(struct flow *f)
 	    TH_ACK | (last ? TH_PSH : 0), 0, n);
 	idx = f->segidx++;
 	flow_data_out(f, idx, dir, seq, scratch, len);
-	if (!cfg.no_acks && !flow_skipped(f, idx))
+	/* While a segment is held back the receiver cannot ACK past it. */
+	if (!cfg.no_acks && !flow_skipped(f, idx) &&
+	    !(f->has_held && f->held_dir == dir))
 		flow_ctl(f, !dir, f->nxt[!dir], f->nxt[dir], TH_ACK, 0);
 	if (last)
 		f->have_w = 0;
@@ -1879,6 +1889,10 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (b->p == NULL) {
+		b->cap = 1024;
+		b->p = xmalloc(b->cap);
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -1892,6 +1906,19 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 		b->cap = b->cap * 2 + (size_t)n + 256;
 		b->p = xrealloc(b->p, b->cap);
 	}
+}
+
+static void
+sb_cat(struct sbuf *b, const char *str)
+{
+	size_t n = strlen(str);
+
+	if (b->cap - b->len < n + 1) {
+		b->cap = b->cap * 2 + n + 256;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, str, n + 1);
+	b->len += n;
 }
 
 static const char *const first_names[] = {
@@ -1918,6 +1945,8 @@ struct sess {
 	int st, pipe;
 	uint32_t msg, nmsgs, rc;
 	uint32_t srv, cdom, cuser, cuser2;
+	char from[128];         /* sender address, fixed per session */
+	char date[40];          /* RFC 5322 date of the session start */
 	struct sbuf sb;
 	struct part parts[3];
 };
@@ -1956,13 +1985,16 @@ fmt_date(char *dst, size_t cap)
 static void
 sess_rcpt(const struct sess *s, uint32_t k, char *dst, size_t cap)
 {
-	uint64_t r = rng_seed(s->id * 1024 + s->msg, k);
+	uint64_t r = rng_seed(s->id * 1024 + s->msg, k), v[5];
+	int i;
 
+	/* one draw per statement: argument order is unspecified in C */
+	for (i = 0; i < 5; i++)
+		v[i] = rng_next(&r);
 	snprintf(dst, cap, "%s.%s%u@dest%u.%s",
-	    first_names[rng_below(&r, NELEM(first_names))],
-	    last_names[rng_below(&r, NELEM(last_names))],
-	    (unsigned)rng_below(&r, 100), (unsigned)rng_below(&r, 2000),
-	    tlds[rng_below(&r, NELEM(tlds))]);
+	    first_names[v[0] % NELEM(first_names)],
+	    last_names[v[1] % NELEM(last_names)], (unsigned)(v[2] % 100),
+	    (unsigned)(v[3] % 2000), tlds[v[4] % NELEM(tlds)]);
 }
 
 static void
@@ -1990,13 +2022,12 @@ static void
 sess_message(struct sess *s, struct write *w)
 {
 	struct sbuf *b = &s->sb;
-	char from[128], rc[128], date[64], id1[12], id2[12], w1[32], w2[32];
-	uint64_t r = s->rng, fill;
+	char rc[128], id1[12], id2[12], w1[32], w2[32];
+	const char *from = s->from, *date = s->date;
+	uint64_t r = s->rng, fill, v[4];
 	uint32_t k, nr = cfg.rcpts;
 	int hop = (int)rng_below(&r, 250) + 2;
 
-	sess_sender(s, from, sizeof(from));
-	fmt_date(date, sizeof(date));
 	hexid(&r, id1, sizeof(id1));
 	hexid(&r, id2, sizeof(id2));
 	sess_rcpt(s, 0, rc, sizeof(rc));
@@ -2011,10 +2042,12 @@ sess_message(struct sess *s, struct write *w)
 	    "\t%s\r\n", hop % 16, hop, (unsigned)(s->id % 200),
 	    (unsigned)rng_below(&r, 250) + 1, s->cuser % 8, s->cdom,
 	    tlds[s->cdom % NELEM(tlds)], id2, date);
+	for (k = 0; k < 4; k++)
+		v[k] = rng_next(&r);
 	sb_printf(b, "Received: by 2002:a05:%x:%x:b0:%x with SMTP id "
-	    "%s%u;\r\n\t%s\r\n", (unsigned)rng_below(&r, 0xffff),
-	    (unsigned)rng_below(&r, 0xffff), (unsigned)rng_below(&r, 0xfff),
-	    id1, s->msg, date);
+	    "%s%u;\r\n\t%s\r\n", (unsigned)(v[0] % 0xffff),
+	    (unsigned)(v[1] % 0xffff), (unsigned)(v[2] % 0xfff), id1, s->msg,
+	    date);
 	sb_printf(b, "Message-ID: <%016" PRIx64 ".%u@sender%u.%s>\r\n",
 	    rng_next(&r), s->msg, s->cdom, tlds[s->cdom % NELEM(tlds)]);
 	sb_printf(b, "Date: %s\r\n", date);
@@ -2023,26 +2056,28 @@ sess_message(struct sess *s, struct write *w)
 	sb_printf(b, "From: \"%s %s\" <%s>\r\n", w1, w2, from);
 	sb_printf(b, "To: <%s>\r\n", rc);
 	if (nr > 1) {
-		sb_printf(b, "Cc: ");
+		sb_cat(b, "Cc: ");
 		for (k = 1; k < nr && k < 5; k++) {
 			sess_rcpt(s, k, rc, sizeof(rc));
 			sb_printf(b, "%s<%s>", k > 1 ? ",\r\n " : "", rc);
 		}
-		sb_printf(b, "\r\n");
+		sb_cat(b, "\r\n");
 	}
+	for (k = 0; k < 4; k++)
+		v[k] = rng_next(&r);
 	if (rng_below(&r, 8) == 0)
 		sb_printf(b, "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_M=C3=BCnchen?="
 		    " %u\r\n", s->msg);
 	else
-		sb_printf(b, "Subject: %s %s %s #%u\r\n",
-		    words[rng_below(&r, NWORDS)], words[rng_below(&r, NWORDS)],
-		    words[rng_below(&r, NWORDS)], (unsigned)rng_below(&r, 100000));
-	sb_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+		sb_printf(b, "Subject: %s %s %s #%u\r\n", words[v[0] % NWORDS],
+		    words[v[1] % NWORDS], words[v[2] % NWORDS],
+		    (unsigned)(v[3] % 100000));
+	sb_cat(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; "
 	    "charset=\"UTF-8\"\r\nContent-Transfer-Encoding: 7bit\r\n"
-	    "X-Mailer: rhgen %s\r\n\r\n", "1.0");
-	sb_printf(b, "Hello,\r\n\r\n");
+	    "X-Mailer: rhgen 1.0\r\n\r\n");
+	sb_cat(b, "Hello,\r\n\r\n");
 	if (rng_below(&r, 4) == 0)    /* ".signature below" dot-stuffed */
-		sb_printf(b, "..signature below\r\n");
+		sb_cat(b, "..signature below\r\n");
 	s->rng = r;
 	fill = cfg.msg_size > b->len ? cfg.msg_size - b->len : 0;
 	if (fill < 2)
@@ -2085,31 +2120,31 @@ sess_next(void *ctx, struct write *w)
 		break;
 	case SS_EHLO_R:
 		side = 1;
-		sb_printf(b, "250-mx%u.example.net\r\n250-PIPELINING\r\n"
-		    "250-SIZE 52428800\r\n250-8BITMIME\r\n"
-		    "250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n", s->srv);
+		sb_printf(b, "250-mx%u.example.net\r\n", s->srv);
+		sb_cat(b, "250-PIPELINING\r\n250-SIZE 52428800\r\n"
+		    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
+		    "250 SMTPUTF8\r\n");
 		s->st = SS_MAIL;
 		break;
 	case SS_MAIL:
-		sess_sender(s, a, sizeof(a));
-		sb_printf(b, "MAIL FROM:<%s> SIZE=%" PRIu64 "\r\n", a,
+		sb_printf(b, "MAIL FROM:<%s> SIZE=%" PRIu64 "\r\n", s->from,
 		    cfg.msg_size);
 		if (s->pipe) {
 			for (k = 0; k < cfg.rcpts; k++) {
 				sess_rcpt(s, k, a, sizeof(a));
 				sb_printf(b, "RCPT TO:<%s>\r\n", a);
 			}
-			sb_printf(b, "DATA\r\n");
+			sb_cat(b, "DATA\r\n");
 		}
 		s->st = SS_MAIL_R;
 		break;
 	case SS_MAIL_R:
 		side = 1;
-		sb_printf(b, "250 2.1.0 Ok\r\n");
+		sb_cat(b, "250 2.1.0 Ok\r\n");
 		if (s->pipe) {
 			for (k = 0; k < cfg.rcpts; k++)
-				sb_printf(b, "250 2.1.5 Ok\r\n");
-			sb_printf(b, "354 End data with <CR><LF>.<CR><LF>\r\n");
+				sb_cat(b, "250 2.1.5 Ok\r\n");
+			sb_cat(b, "354 End data with <CR><LF>.<CR><LF>\r\n");
 			s->st = SS_MSG;
 		} else {
 			s->rc = 0;
@@ -2123,16 +2158,16 @@ sess_next(void *ctx, struct write *w)
 		break;
 	case SS_RCPT_R:
 		side = 1;
-		sb_printf(b, "250 2.1.5 Ok\r\n");
+		sb_cat(b, "250 2.1.5 Ok\r\n");
 		s->st = ++s->rc < cfg.rcpts ? SS_RCPT : SS_DATA;
 		break;
 	case SS_DATA:
-		sb_printf(b, "DATA\r\n");
+		sb_cat(b, "DATA\r\n");
 		s->st = SS_DATA_R;
 		break;
 	case SS_DATA_R:
 		side = 1;
-		sb_printf(b, "354 End data with <CR><LF>.<CR><LF>\r\n");
+		sb_cat(b, "354 End data with <CR><LF>.<CR><LF>\r\n");
 		s->st = SS_MSG;
 		break;
 	case SS_MSG:
@@ -2146,12 +2181,12 @@ sess_next(void *ctx, struct write *w)
 		s->st = ++s->msg < s->nmsgs ? SS_MAIL : SS_QUIT;
 		break;
 	case SS_QUIT:
-		sb_printf(b, "QUIT\r\n");
+		sb_cat(b, "QUIT\r\n");
 		s->st = SS_QUIT_R;
 		break;
 	case SS_QUIT_R:
 		side = 1;
-		sb_printf(b, "221 2.0.0 Bye\r\n");
+		sb_cat(b, "221 2.0.0 Bye\r\n");
 		s->st = SS_END;
 		break;
 	default:
@@ -2170,9 +2205,11 @@ sess_next(void *ctx, struct write *w)
 static void
 client_tuple(uint64_t i, uint32_t *a, uint16_t *port)
 {
-	const unsigned __int128 m = (unsigned __int128)65536 * 64512;
-	uint64_t j = (uint64_t)(((unsigned __int128)i * 2654435761u +
-	    cfg.seed % 1000003) % m);
+	const uint64_t m = 65536ULL * 64512;     /* 2^26 * 63 */
+	uint64_t j;
+
+	/* (i * prime + c) mod m is a bijection: the prime shares no factor */
+	j = ((i % m) * 2654435761ULL + cfg.seed % 1000003) % m;
 
 	*a = (uint32_t)(j % 65536);
 	*port = (uint16_t)(1024 + j / 65536);
@@ -2195,6 +2232,8 @@ sess_start(struct sess *s, uint64_t id)
 	s->cdom = (uint32_t)rng_below(&r, 5000);
 	s->cuser = (uint32_t)rng_next(&r);
 	s->cuser2 = (uint32_t)rng_next(&r);
+	sess_sender(s, s->from, sizeof(s->from));
+	fmt_date(s->date, sizeof(s->date));
 	client_tuple(id, &a, &e.port[0]);
 	e.port[1] = 25;
 	e.v6 = cfg.ipv6_ratio > 0 && rng_unit(&r) < cfg.ipv6_ratio;
@@ -2259,11 +2298,13 @@ oflow_next(void *ctx, struct write *w)
 	if (o->nreq <= 0)
 		return 0;
 	if (o->st == 0) {
+		uint64_t v0 = rng_next(&o->rng), v1 = rng_next(&o->rng);
+
 		sb_printf(b, "GET /assets/%s-%u.js HTTP/1.1\r\nHost: www%u.example."
 		    "com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n"
 		    "Accept: */*\r\nConnection: keep-alive\r\n\r\n",
-		    words[rng_below(&o->rng, NWORDS)],
-		    (unsigned)rng_below(&o->rng, 10000), (unsigned)(o->id % 500));
+		    words[v0 % NWORDS], (unsigned)(v1 % 10000),
+		    (unsigned)(o->id % 500));
 		w->side = 0;
 		o->st = 1;
 	} else {
@@ -2347,7 +2388,7 @@ dns_emit(uint64_t id)
 		addr6(e.addr[0], 0x20010db8, 0x00d10000, a + 1);
 		addr6(e.addr[1], 0x20010db8, 0x00530000, 0x53);
 	} else {
-		addr4(e.addr[0], 0xac110000u | a << 4 | 7);
+		addr4(e.addr[0], 0xac100000u | a << 4 | 7);
 		addr4(e.addr[1], 0xc0000235);   /* 192.0.2.53 */
 	}
 	ep_random_ids(&e, &r);

@@ -34,8 +34,11 @@
 
 #define PIPELINE_DECODE_EVENTS_MAX 100
 
+#define PIPELINE_TICK_US 1000000u
+
 struct pipeline_worker {
 	struct worker w;
+	uint64_t end_ts;            /* written before the ring is closed */
 	struct ring ring;
 	pthread_t thread;
 	int started;
@@ -53,6 +56,7 @@ struct pipeline {
 	uint64_t ring_drops;        /* records that could not fit a ring */
 	uint64_t kernel_drops;
 	uint64_t last_ts;
+	uint64_t next_tick;
 	atomic_int stop;
 	struct timespec t0;
 	double elapsed;
@@ -79,9 +83,12 @@ pipeline_worker_main(void *arg)
 
 	for (;;) {
 		rc = ring_spsc_consume_pkt(&pw->ring, &p);
-		if (rc == 1) {
+		if (rc == 1 || rc == 2) {
 			spins = 0;
-			worker_packet(&pw->w, &p, pkt_flow_hash(&p));
+			if (rc == 1)
+				worker_packet(&pw->w, &p, pkt_flow_hash(&p));
+			else
+				worker_tick(&pw->w, p.ts_us);
 			ring_spsc_consume_release(&pw->ring);
 		} else if (rc < 0) {
 			break;
@@ -92,7 +99,7 @@ pipeline_worker_main(void *arg)
 			nanosleep(&ts, NULL);
 		}
 	}
-	worker_finish(&pw->w);
+	worker_finish(&pw->w, pw->end_ts);
 	return NULL;
 }
 
@@ -156,6 +163,23 @@ pipeline_decode_anomaly(struct pipeline *pl, enum anom_id a, uint64_t ts)
 		event_anomaly(&pl->out, NULL, ts, a, -1);
 }
 
+/* Every second of packet time: the same clock for every worker. */
+static void
+pipeline_tick(struct pipeline *pl)
+{
+	unsigned i;
+
+	pl->next_tick = pl->last_ts - pl->last_ts % PIPELINE_TICK_US +
+	    PIPELINE_TICK_US;
+	ipfrag_expire(pl->frag, pl->last_ts);
+	for (i = 0; i < pl->n; i++) {
+		if (pl->n == 1)
+			worker_tick(&pl->pw[i].w, pl->last_ts);
+		else
+			ring_spsc_produce_tick(&pl->pw[i].ring, pl->last_ts);
+	}
+}
+
 int
 pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
     size_t errlen)
@@ -182,7 +206,10 @@ pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
 			}
 			return 0;
 		}
-		pl->last_ts = p.ts_us;
+		if (p.ts_us > pl->last_ts)
+			pl->last_ts = p.ts_us;
+		if (pl->last_ts >= pl->next_tick)
+			pipeline_tick(pl);
 		st = pkt_decode(&p, pl->frag, &pl->dec);
 		if (p.anomaly != ANOM_NONE)
 			pipeline_decode_anomaly(pl, p.anomaly, p.ts_us);
@@ -268,15 +295,17 @@ pipeline_finish(struct pipeline *pl)
 		return;
 	pl->finished = 1;
 	if (pl->n > 1) {
-		for (i = 0; i < pl->n; i++)
+		for (i = 0; i < pl->n; i++) {
+			pl->pw[i].end_ts = pl->last_ts;
 			ring_spsc_produce_close(&pl->pw[i].ring);
+		}
 		for (i = 0; i < pl->n; i++) {
 			if (pl->pw[i].started)
 				pthread_join(pl->pw[i].thread, NULL);
 			pl->pw[i].started = 0;
 		}
 	} else {
-		worker_finish(&pl->pw[0].w);
+		worker_finish(&pl->pw[0].w, pl->last_ts);
 	}
 	evbuf_flush(&pl->out);
 	st = pipeline_stats(pl);

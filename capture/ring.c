@@ -18,6 +18,7 @@
 
 #define RING_KIND_PKT 1
 #define RING_KIND_WRAP 2
+#define RING_KIND_TICK 3
 
 struct ring_rec {
 	uint32_t len;    /* whole record, aligned */
@@ -82,8 +83,8 @@ ring_reserve(struct ring *r, size_t need)
 	return 0;
 }
 
-int
-ring_spsc_produce_pkt(struct ring *r, const struct pkt *p)
+static int
+ring_put(struct ring *r, const struct pkt *p, uint32_t kind)
 {
 	size_t need = ring_align(sizeof(struct ring_rec) + p->payload_len);
 	size_t off = r->head_local & (r->size - 1);
@@ -104,7 +105,7 @@ ring_spsc_produce_pkt(struct ring *r, const struct pkt *p)
 	ring_reserve(r, need);
 	rec = (struct ring_rec *)(r->buf + off);
 	rec->len = (uint32_t)need;
-	rec->kind = RING_KIND_PKT;
+	rec->kind = kind;
 	rec->pkt = *p;
 	rec->pkt.frame = NULL;
 	rec->pkt.caplen = 0;
@@ -114,6 +115,22 @@ ring_spsc_produce_pkt(struct ring *r, const struct pkt *p)
 	if (++r->pending_pub >= RING_PUBLISH_EVERY)
 		ring_spsc_produce_flush(r);
 	return 0;
+}
+
+int
+ring_spsc_produce_pkt(struct ring *r, const struct pkt *p)
+{
+	return ring_put(r, p, RING_KIND_PKT);
+}
+
+void
+ring_spsc_produce_tick(struct ring *r, uint64_t ts_us)
+{
+	struct pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts_us = ts_us;
+	ring_put(r, &p, RING_KIND_TICK);
 }
 
 void
@@ -156,7 +173,7 @@ ring_spsc_consume_pkt(struct ring *r, struct pkt *p)
 		*p = rec->pkt;
 		p->payload = (const uint8_t *)(rec + 1);
 		r->tail_local += rec->len;
-		return 1;
+		return rec->kind == RING_KIND_TICK ? 2 : 1;
 	}
 }
 

@@ -52,9 +52,16 @@ void ring_spsc_produce_flush(struct ring *r);
 void ring_spsc_produce_close(struct ring *r);
 
 /*
+ * A clock tick: packet time reached ts_us.  Workers expire flows on the
+ * reader's clock, not their own, so timeouts (and the events they cause)
+ * do not depend on how flows were spread over the workers.
+ */
+void ring_spsc_produce_tick(struct ring *r, uint64_t ts_us);
+
+/*
  * The next record: 1 and *p (payload pointing into the ring, valid until
- * ring_spsc_consume_release), 0 if the ring is empty for now, -1 when the
- * ring is empty and closed.
+ * ring_spsc_consume_release), 2 for a tick (only p->ts_us is set), 0 if the
+ * ring is empty for now, -1 when the ring is empty and closed.
  */
 int ring_spsc_consume_pkt(struct ring *r, struct pkt *p);
 /* Give back the space of the record last returned. */

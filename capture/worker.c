@@ -27,7 +27,6 @@
 
 #define WORKER_SNIFF_TRIES 4
 #define WORKER_BLOCK_SIZE (16u * 1024)
-#define WORKER_EXPIRE_EVERY_US 1000000u
 #define WORKER_EXPIRE_WORK 256
 
 struct worker_app {
@@ -352,10 +351,6 @@ worker_packet(struct worker *w, const struct pkt *p, uint32_t hash)
 	w->now_us = p->ts_us;
 	w->ctr.pkts++;
 	w->ctr.payload_bytes += p->payload_len;
-	if (p->ts_us - w->last_expire_us >= WORKER_EXPIRE_EVERY_US) {
-		w->last_expire_us = p->ts_us;
-		flow_table_expire(w->flows, p->ts_us, WORKER_EXPIRE_WORK);
-	}
 	f = flow_get(w->flows, p, hash, &dir, &created);
 	if (f == NULL) {
 		w->ctr.flow_alloc_fail++;
@@ -406,8 +401,11 @@ worker_packet(struct worker *w, const struct pkt *p, uint32_t hash)
 	case FLOW_APP_IGNORED:
 		break;
 	}
-	if (worker_light_close(f, dir, p))
+	if (worker_light_close(f, dir, p)) {
+		if (f->app != NULL)
+			worker_conn_closed(w, f);
 		f->tcp.state = TCP_CONN_CLOSED;
+	}
 }
 
 void
@@ -418,8 +416,17 @@ worker_decode_anomaly(struct worker *w, enum anom_id a, uint64_t ts_us)
 }
 
 void
-worker_finish(struct worker *w)
+worker_tick(struct worker *w, uint64_t ts_us)
 {
+	w->now_us = ts_us;
+	flow_table_expire(w->flows, ts_us, WORKER_EXPIRE_WORK);
+}
+
+void
+worker_finish(struct worker *w, uint64_t end_ts)
+{
+	if (end_ts > w->now_us)
+		w->now_us = end_ts;
 	if (w->flows != NULL)
 		flow_table_drain(w->flows);
 	evbuf_flush(&w->out);

@@ -45,7 +45,6 @@ struct worker {
 	struct smtp_stats smtp;
 	struct worker_counters ctr;
 	uint64_t now_us;
-	uint64_t last_expire_us;
 	struct flow *cur_flow;      /* flow being processed (callbacks) */
 };
 
@@ -53,8 +52,14 @@ struct worker {
 int worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
     struct sink *sink, char *err, size_t errlen);
 void worker_packet(struct worker *w, const struct pkt *p, uint32_t hash);
-/* End of input: end every flow, flush output. */
-void worker_finish(struct worker *w);
+/*
+ * The reader's clock reached ts_us (called once per second of packet time,
+ * before the packet that crossed it): expire idle flows.  Driving timeouts
+ * from one clock keeps the output independent of the number of workers.
+ */
+void worker_tick(struct worker *w, uint64_t ts_us);
+/* End of input at packet time end_ts: end every flow, flush output. */
+void worker_finish(struct worker *w, uint64_t end_ts);
 void worker_destroy(struct worker *w);
 
 /* Emit an anomaly event that belongs to no flow (decode anomalies). */

@@ -61,6 +61,15 @@
  * gap drops every pending command (their replies may be lost) and resyncs
  * at the next reply line.  Gaps also mark the open transaction GAP.
  *
+ * Memory: a held line, the pending queue past 8 entries and the recipient
+ * array are each one pool block at most, so max_line, max_pipeline and
+ * max_rcpt are also capped by the block size (16 KiB blocks hold 680
+ * recipients); session strings (banner, helo, auth mechanism, last reply)
+ * are rewritten in place while they fit, so repeating a command cannot
+ * grow the session arena.  Rejected: fixed line buffers in the session
+ * object (8 KiB per idle flow).  Arena or pool exhaustion drops what does
+ * not fit and raises SMTP_SESSION_MEMCAP once.
+ *
  * STARTTLS: after its 220 every open transaction is closed, the queue is
  * dropped and all further bytes are only counted.  Commands the client sent
  * after STARTTLS before the reply (the CVE-2011-0411 injection) and a first
@@ -1026,7 +1035,7 @@ smtp_content(struct smtp_session *s, const uint8_t *d, size_t n)
 				smtp_data_end(s, s->dot_lf);
 				return i;
 			}
-			/* ".\r" then data: the CR is at run, still in this chunk */
+			/* ".\r" then data: that CR is at `run` */
 			s->dstate = SMTP_D_TEXT;
 			break;
 		}
@@ -1159,12 +1168,16 @@ static void
 smtp_reply(struct smtp_session *s, int code, const uint8_t *line, size_t n)
 {
 	struct smtp_pend e;
+	int greeting;
 
 	s->st->replies++;
 	smtp_sbuf_set(s, &s->arena, &s->last_reply, line, n);
 	if (!s->greeted) {
+		/* the greeting answers no command (early talkers pipeline) */
 		s->greeted = 1;
-		if (!s->midstream || (s->pend_count == 0 && code == 220)) {
+		greeting = code == 220 || code == 421 || code == 554;
+		if (s->midstream ? (s->pend_count == 0 && code == 220) :
+		    (greeting || s->pend_count == 0)) {
 			s->has_banner = code == 220;
 			return;
 		}
@@ -1200,14 +1213,16 @@ smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n)
 	case SMTP_SRV_READY:
 	case SMTP_SRV_MULTI:
 		if (code < 0) {
-			smtp_anom_limit(s, ANOM_SMTP_BAD_REPLY, &s->n_bad_reply);
+			smtp_anom_limit(s, ANOM_SMTP_BAD_REPLY,
+			    &s->n_bad_reply);
 			return;
 		}
 		break;
 	}
 	if (s->srv == SMTP_SRV_MULTI) {
 		if (code != s->multi_code)
-			smtp_anom_limit(s, ANOM_SMTP_BAD_REPLY, &s->n_bad_reply);
+			smtp_anom_limit(s, ANOM_SMTP_BAD_REPLY,
+			    &s->n_bad_reply);
 	} else {
 		s->multi_code = code;
 		if (!s->greeted)
@@ -1811,7 +1826,8 @@ smtp_sniff(const uint8_t *d, size_t n, int from_responder)
 		size_t k, m = n < 5 ? n : 5;
 
 		for (k = 0; k < m; k++)
-			if (smtp_lower(d[k]) != smtp_lower((uint8_t)hello[i][k]))
+			if (smtp_lower(d[k]) !=
+			    smtp_lower((uint8_t)hello[i][k]))
 				break;
 		if (k == m) {
 			if (n >= 5)
@@ -1825,7 +1841,8 @@ smtp_sniff(const uint8_t *d, size_t n, int from_responder)
 		for (i = 0; i < 4 && off + i < n; i++)
 			if (d[off + i] != (uint8_t)"220 "[i] &&
 			    !(i == 3 && d[off + i] == '-'))
-				return partial ? SMTP_SNIFF_MORE : SMTP_SNIFF_NO;
+				return partial ? SMTP_SNIFF_MORE :
+				    SMTP_SNIFF_NO;
 		if (off + 4 > n)
 			return SMTP_SNIFF_MORE;
 		for (e = off + 4; e < n && d[e] != '\n'; e++)

@@ -41,6 +41,24 @@
  *    not stored; session strings live in a per-session arena capped by its
  *    pool.
  *
+ * Details fixed by the implementation (reasons in smtp.c):
+ *  - Content mode starts when DATA is sent; a non-354 answer ends it
+ *    (SMTP_DATA_WITHOUT_354 only if content bytes had already come).  The
+ *    reply after the terminator completes the transaction whatever its
+ *    code (a 5xx there: COMPLETE, last_reply the 5xx).  BDAT bytes are
+ *    consumed with the command; BDAT LAST is reported at its reply.
+ *  - last_reply is the last reply to any command of the transaction (so an
+ *    ABORTED one shows e.g. the refused RCPT); for the session-only event
+ *    it is the last reply of the session, its status COMPLETE (GAP if the
+ *    flow had a gap).  A transaction is opened per MAIL FROM (also when
+ *    refused); RCPT/DATA/BDAT without one open one with has_mail_from == 0.
+ *  - tx_id is given in opening order, which is also reporting order.
+ *  - max_line, max_rcpt and max_pipeline are further capped by the block
+ *    pool's object size (one held line, one recipient array, one queue per
+ *    block: 16 KiB blocks store 680 recipients).
+ *  - Gaps mark the open transaction GAP; a client gap inside DATA closes it
+ *    at once (reported when the server answers the lost end of message).
+ *
  * Output: tx_done() is called once per transaction (MAIL FROM ... end of
  * DATA/BDAT LAST or abort) and, for a session that never reached MAIL FROM,
  * once at smtp_session_end with has_mail_from == 0.  The struct smtp_tx and
@@ -169,7 +187,9 @@ enum smtp_sniff_result {
  * Banner sniffing for flows on ports outside the SMTP set: the first bytes
  * of a direction look like an SMTP greeting ("220 " or "220-" then text
  * naming SMTP/ESMTP, or any 220 line followed by EHLO/HELO from the other
- * side) or a client command (EHLO/HELO + space).
+ * side) or a client command (EHLO/HELO + space).  A complete 220 greeting
+ * that does not name SMTP gives SMTP_SNIFF_MORE from the responder (the
+ * other side's first bytes decide) and SMTP_SNIFF_NO from the initiator.
  */
 enum smtp_sniff_result smtp_sniff(const uint8_t *d, size_t n, int from_responder);
 

@@ -17,9 +17,13 @@
  * direct delivery), so memory never grows past the caps.
  *
  * Holes become gaps when the other side has ACKed past them (it got bytes
- * we never saw), when a cap forces it, or at flush.  An ACK alone with
- * nothing held moves nothing: the lost bytes are reported once data after
- * them shows up (or at flush).
+ * we never saw), when a cap forces it, or at flush.  The ACK is processed
+ * before the packet's own data, so a server reply that acknowledges a lost
+ * message end reaches the SMTP parser after the gap, not before it (which
+ * would shift every later reply onto the wrong command).  Only ACKs within
+ * TCP_ACK_GAP_MAX of the bytes seen count.  This assumes the capture holds
+ * each direction's packets in causal order; a tap that reorders across
+ * directions turns late data into a gap, as it would in Zeek.
  *
  * Rejected: a ring buffer per direction (large fixed cost per flow and the
  * window can exceed any fixed size); copying every segment (the in-order
@@ -27,6 +31,13 @@
  * passive SMTP analyzer only needs "first copy wins" plus an anomaly).
  */
 #include "tcp_reasm.h"
+
+/*
+ * An ACK this far past the bytes seen is taken as lost data only up to this
+ * distance: further than any real window, so a forged or foreign ACK cannot
+ * make the parser skip gigabytes.
+ */
+#define TCP_ACK_GAP_MAX (16u << 20)
 
 #include <stdlib.h>
 #include <string.h>
@@ -524,6 +535,8 @@ tcp_stream_ack(struct tcp_ctx *x, int dir, uint32_t ack)
 			end = s->ooo->seq;
 		else if (s->flags & TCP_S_FIN)
 			end = s->fin_seq;
+		else if (ack - s->next_seq <= TCP_ACK_GAP_MAX)
+			end = ack;
 		else
 			break;
 		if (SEQ_LT(ack, end))
@@ -602,6 +615,13 @@ tcp_reasm_packet(struct tcp_reasm *r, struct tcp_conn *c, int dir,
 		}
 		sq++;
 	}
+	/*
+	 * The ACK first: when it reveals bytes of the other direction that the
+	 * tap never saw, the gap must reach the parser before this packet's
+	 * own data (the server's "250 queued" after a lost message end).
+	 */
+	if (fl & PKT_TH_ACK)
+		tcp_stream_ack(&x, 1 - dir, p->ack);
 	if (n > 0) {
 		s->flags |= TCP_S_DATA;
 		tcp_stream_data(&x, dir, sq, p->payload, n);
@@ -612,8 +632,6 @@ tcp_reasm_packet(struct tcp_reasm *r, struct tcp_conn *c, int dir,
 	    (dir == 0 && (fl & (PKT_TH_ACK | PKT_TH_SYN)) == PKT_TH_ACK &&
 	    (c->s[1].flags & TCP_S_SYN))))
 		c->state = TCP_CONN_ESTABLISHED;
-	if (fl & PKT_TH_ACK)
-		tcp_stream_ack(&x, 1 - dir, p->ack);
 	if ((fl & PKT_TH_FIN) && !(s->flags & TCP_S_FIN)) {
 		s->fin_seq = sq + n;
 		s->flags |= TCP_S_FIN;

@@ -413,8 +413,8 @@ test_simple(void)
 	static const struct step sc[] = {
 		S("220 mx.example.com ESMTP Postfix\r\n"),
 		C("EHLO client.example.org\r\n"),
-		S("250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
-		  "250 8BITMIME\r\n"),
+		S("250-mx.example.com\r\n250-PIPELINING\r\n"
+		  "250-SIZE 10240000\r\n250 8BITMIME\r\n"),
 		C("MAIL FROM:<alice@example.org> SIZE=120\r\n"),
 		S("250 2.1.0 Ok\r\n"),
 		C("RCPT TO:<bob@example.com>\r\n"),
@@ -874,7 +874,8 @@ test_bare_lf(void)
 	CHECK_EQ_INT(ref.st.bare_lf_terminators, 1);
 	CHECK_EQ_INT(ref.ntx, 2);
 	CHECK_EQ_INT(ref.tx[0].status, SMTP_TX_COMPLETE);
-	CHECK_EQ_INT(ref.tx[0].data_bytes, sizeof("Subject: s\r\n\r\nbody\n") - 1);
+	CHECK_EQ_INT(ref.tx[0].data_bytes,
+	    sizeof("Subject: s\r\n\r\nbody\n") - 1);
 	CHECK_BSTR(ref.tx[0].queue_id, "L1");
 	CHECK_BSTR(ref.tx[1].mail_from, "evil@x");
 
@@ -1092,7 +1093,8 @@ test_gap(void)
 	CHECK_EQ_INT(ref.tx[0].status, SMTP_TX_GAP);
 	CHECK_BSTR(ref.tx[0].queue_id, "Q1");
 	CHECK_BSTR(ref.tx[0].subject, "g");
-	CHECK_EQ_INT(ref.tx[0].data_bytes, sizeof("Subject: g\r\n\r\npart1\r\n") - 1);
+	CHECK_EQ_INT(ref.tx[0].data_bytes,
+	    sizeof("Subject: g\r\n\r\npart1\r\n") - 1);
 	CHECK_EQ_INT(ref.tx[1].tx_id, 1);
 	CHECK_EQ_INT(ref.tx[1].status, SMTP_TX_COMPLETE);
 	CHECK_BSTR(ref.tx[1].mail_from, "n@x");
@@ -1141,6 +1143,22 @@ test_session_only(void)
 		S("554 5.7.1 go away\r\n"),
 		END
 	};
+
+	static const struct step pregreet[] = {
+		C("EHLO early\r\n"),
+		S("220 mx ESMTP\r\n250 mx\r\n"),
+		C("QUIT\r\n"),
+		S("221 bye\r\n"),
+		END
+	};
+
+	check_script("pregreet", pregreet, NULL, 0);
+	CHECK_EQ_INT(ref.ntx, 1);
+	CHECK_EQ_INT(ref.tx[0].server_dir, 1);
+	CHECK_BSTR(ref.tx[0].banner, "mx ESMTP");
+	CHECK_BSTR(ref.tx[0].helo, "early");
+	CHECK_BSTR(ref.tx[0].last_reply, "221 bye");
+	CHECK_EQ_INT(anoms(&ref), 0);
 
 	check_script("session only", sc, NULL, 0);
 	CHECK_EQ_INT(ref.ntx, 1);
@@ -1198,7 +1216,8 @@ test_many_rcpt(void)
 	sc[k++] = (struct step)END;
 	/* 16 KiB blocks hold 680 recipients (the array is one block) */
 	check_script("1100 rcpt small blocks", sc, NULL, 0);
-	CHECK_EQ_INT(ref.tx[0].rcpt_count, (16384 - 64) / sizeof(struct smtp_rcpt));
+	CHECK_EQ_INT(ref.tx[0].rcpt_count,
+	    (16384 - 64) / sizeof(struct smtp_rcpt));
 	CHECK_EQ_INT(ref.tx[0].rcpt_total, 1100);
 	CHECK_EQ_INT(ref.anom[ANOM_SMTP_TOO_MANY_RCPT], 1);
 	test_blk = 32768;
@@ -1283,7 +1302,8 @@ test_data_refused(void)
 	CHECK_EQ_INT(ref.tx[0].has_data, 0);
 	CHECK_EQ_INT(ref.tx[0].has_hdr, 0);
 	CHECK_EQ_INT(ref.tx[0].codes[0], 550);
-	CHECK_BSTR(ref.tx[0].last_reply, "554 5.5.1 Error: no valid recipients");
+	CHECK_BSTR(ref.tx[0].last_reply,
+	    "554 5.5.1 Error: no valid recipients");
 	CHECK_EQ_INT(ref.begins, 0);
 	CHECK_EQ_INT(anoms(&ref), 0);
 
@@ -1300,6 +1320,50 @@ test_data_refused(void)
 	CHECK_EQ_INT(ref.tx[0].status, SMTP_TX_ABORTED);
 	CHECK_EQ_INT(ref.tx[0].has_data, 0);
 	CHECK_BSTR(ref.tx[1].mail_from, "c@x");
+}
+
+static void
+test_queue_ids(void)
+{
+	static const struct {
+		const char *reply, *qid;
+	} tab[] = {
+		{ "250 2.0.0 Ok: queued as 4FcQ2x1Z3z", "4FcQ2x1Z3z" },
+		{ "250 Ok: queued as <ABC123>.", "ABC123" },
+		{ "250 OK id=1tXyZa-000123-AB", "1tXyZa-000123-AB" },
+		{ "250 2.0.0 r4TLMgIG014305 Message accepted for delivery",
+		  "r4TLMgIG014305" },
+		{ "250 2.0.0 Message accepted for delivery", NULL },
+		{ "250 Message accepted for delivery", NULL },
+		{ "250 2.6.0 <1@h> [InternalId=42, Hostname=h] Queued mail "
+		  "for delivery", NULL },
+		{ "250 2.0.0 OK  1700000000 abc.123 - gsmtp", NULL },
+		{ "554 5.7.1 rejected: queued as NOPE", NULL },
+		{ "250 queued as", NULL },
+	};
+	char line[160];
+	struct step sc[] = {
+		S("220 mx\r\n"),
+		C("MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"),
+		S("250 ok\r\n250 ok\r\n354 go\r\n"),
+		C("x\r\n.\r\n"),
+		{ 1, line, 0, 0 },
+		END
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		sc[4].n = (size_t)snprintf(line, sizeof(line), "%s\r\n",
+		    tab[i].reply);
+		check_script("queue id", sc, NULL, 0);
+		CHECK_EQ_INT(ref.ntx, 1);
+		CHECK_EQ_INT(ref.tx[0].status, SMTP_TX_COMPLETE);
+		if (tab[i].qid == NULL)
+			CHECK(ref.tx[0].queue_id.null);
+		else
+			CHECK_BSTR(ref.tx[0].queue_id, tab[i].qid);
+		CHECK_EQ_INT(ref.tx[0].has_data, 1);
+	}
 }
 
 static void
@@ -1472,8 +1536,8 @@ fuzz_one(int iter)
 			sc[k] = (struct step){ (int)(rng() % 2), bufs[k], len,
 			    0 };
 			if (rng() % 20 == 0)
-				sc[k] = (struct step){ (int)(rng() % 2), NULL, 0,
-				    rng() % 100 };
+				sc[k] = (struct step){ (int)(rng() % 2), NULL,
+				    0, rng() % 100 };
 			k++;
 		}
 	} else {
@@ -1567,6 +1631,7 @@ main(void)
 	test_pipeline_overflow();
 	test_data_refused();
 	test_slots();
+	test_queue_ids();
 	test_sniff();
 	test_fuzz();
 	pool_destroy(cached_pool);
