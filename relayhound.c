@@ -39,6 +39,8 @@ usage(FILE *f)
 	    "  --smtp-ports L    ports parsed as SMTP (default 25,587,2525)\n"
 	    "  --no-sniff        do not look for SMTP banners on other ports\n"
 	    "  --sensor NAME     sensor name in every event (default: host name)\n"
+	    "  --stage S         benchmark: stop each packet after decode, flow,\n"
+	    "                    reasm or full (default full)\n"
 	    "  -h, --help        this text\n");
 }
 
@@ -60,6 +62,7 @@ main(int argc, char **argv)
 		{ "smtp-ports", required_argument, NULL, 'P' },
 		{ "no-sniff", no_argument, NULL, 'N' },
 		{ "sensor", required_argument, NULL, 's' },
+		{ "stage", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -116,6 +119,21 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			snprintf(cfg.sensor, sizeof(cfg.sensor), "%s", optarg);
+			break;
+		case 'S':
+			if (strcmp(optarg, "decode") == 0)
+				cfg.stage = RH_STAGE_DECODE;
+			else if (strcmp(optarg, "flow") == 0)
+				cfg.stage = RH_STAGE_FLOW;
+			else if (strcmp(optarg, "reasm") == 0)
+				cfg.stage = RH_STAGE_REASM;
+			else if (strcmp(optarg, "full") == 0)
+				cfg.stage = RH_STAGE_FULL;
+			else {
+				fprintf(stderr, "relayhound: --stage %s: want "
+				    "decode, flow, reasm or full\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

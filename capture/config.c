@@ -20,6 +20,7 @@ config_defaults(struct rh_config *c)
 
 	memset(c, 0, sizeof(*c));
 	c->workers = n > 0 ? (unsigned)n : 1;
+	c->stage = RH_STAGE_FULL;
 	if (gethostname(c->sensor, sizeof(c->sensor) - 1) != 0)
 		snprintf(c->sensor, sizeof(c->sensor), "relayhound");
 	c->smtp_ports[0] = 25;

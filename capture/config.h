@@ -17,7 +17,19 @@
 
 #define CONFIG_MAX_PORTS 64
 
+/*
+ * How far each packet goes: the benchmark isolates the cost of each stage
+ * by stopping there.  Only RH_STAGE_FULL produces SMTP events.
+ */
+enum rh_stage {
+	RH_STAGE_DECODE = 0,     /* read and decode, no dispatch */
+	RH_STAGE_FLOW,           /* + flow table lookup */
+	RH_STAGE_REASM,          /* + TCP reassembly (bytes discarded) */
+	RH_STAGE_FULL,           /* + SMTP, headers, events */
+};
+
 struct rh_config {
+	enum rh_stage stage;
 	unsigned workers;
 	char sensor[256];
 	uint16_t smtp_ports[CONFIG_MAX_PORTS];

@@ -213,7 +213,7 @@ pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
 		st = pkt_decode(&p, pl->frag, &pl->dec);
 		if (p.anomaly != ANOM_NONE)
 			pipeline_decode_anomaly(pl, p.anomaly, p.ts_us);
-		if (st != PKT_OK)
+		if (st != PKT_OK || pl->cfg->stage == RH_STAGE_DECODE)
 			continue;
 		h = pkt_flow_hash(&p);
 		if (pl->n == 1) {

@@ -213,7 +213,7 @@ event_smtp_object(const struct smtp_tx *tx)
 {
 	json_t *o, *to, *rc, *r, *au;
 	uint32_t i;
-	int err = 0;
+	int err = 0, is_tx;
 
 	o = json_object();
 	if (o == NULL)
@@ -225,8 +225,12 @@ event_smtp_object(const struct smtp_tx *tx)
 	}
 	if (tx->has_banner)
 		err |= event_bstr(o, "banner", tx->banner);
-	if (tx->has_mail_from) {
+	/* RCPT or DATA without a MAIL FROM is still a transaction (Zeek logs
+	 * it too); only the session-only event has no envelope. */
+	is_tx = tx->has_mail_from || tx->rcpt_total > 0 || tx->has_data;
+	if (tx->has_mail_from)
 		err |= event_bstr(o, "mail_from", tx->mail_from);
+	if (is_tx) {
 		to = json_array();
 		rc = json_array();
 		err |= json_object_set_new(o, "rcpt_to", to);
@@ -265,7 +269,7 @@ event_smtp_object(const struct smtp_tx *tx)
 	err |= json_object_set_new(o, "bdat", json_boolean(tx->bdat));
 	if (tx->midstream)
 		err |= json_object_set_new(o, "midstream", json_true());
-	if (tx->has_mail_from) {
+	if (is_tx) {
 		err |= json_object_set_new(o, "data_bytes",
 		    json_integer((json_int_t)tx->data_bytes));
 		err |= json_object_set_new(o, "status",
