@@ -67,7 +67,7 @@ stats_worker(const struct worker *w)
 	x = json_object();
 	SET(x, "active", fl.active);
 	SET(x, "created", fl.created);
-	SET(x, "closed", fl.closed);
+	SET(x, "closed", w->ctr.conn_closed);
 	SET(x, "timed_out", fl.timed_out);
 	SET(x, "evicted", fl.evicted);
 	SET(x, "shutdown", fl.shutdown);

@@ -196,7 +196,12 @@ worker_app_end(struct worker *w, struct flow *f)
 	struct tcp_reasm_out o;
 
 	if (app != NULL) {
-		worker_app_out(app, &o);
+		/* after STARTTLS the reassembler was no longer fed: its held
+		 * bytes and the peer's ACKs mean nothing to the parser */
+		if (app->encrypted)
+			o = worker_discard_out;
+		else
+			worker_app_out(app, &o);
 		tcp_reasm_flush(w->reasm, &f->tcp, w->now_us, &o);
 		smtp_session_end(app->smtp, w->now_us);
 		pool_put(w->sessions, app);
@@ -222,6 +227,7 @@ worker_flow_end(void *u, struct flow *f, enum flow_end_reason why)
 static void
 worker_conn_closed(struct worker *w, struct flow *f)
 {
+	w->ctr.conn_closed++;
 	worker_app_end(w, f);
 	f->app_kind = FLOW_APP_IGNORED;
 	f->tcp.state = TCP_CONN_CLOSED;
@@ -400,6 +406,9 @@ worker_packet(struct worker *w, const struct pkt *p, uint32_t hash)
 		}
 		worker_app_out(app, &o);
 		tcp_reasm_packet(w->reasm, &f->tcp, dir, p, &o);
+		if (app->encrypted)
+			tcp_reasm_flush(w->reasm, &f->tcp, p->ts_us,
+			    &worker_discard_out);
 		if (f->tcp.state == TCP_CONN_CLOSED)
 			worker_conn_closed(w, f);
 		return;
@@ -407,9 +416,11 @@ worker_packet(struct worker *w, const struct pkt *p, uint32_t hash)
 	case FLOW_APP_IGNORED:
 		break;
 	}
-	if (worker_light_close(f, dir, p)) {
+	if (f->tcp.state != TCP_CONN_CLOSED && worker_light_close(f, dir, p)) {
 		if (f->app != NULL)
 			worker_conn_closed(w, f);
+		else
+			w->ctr.conn_closed++;
 		f->tcp.state = TCP_CONN_CLOSED;
 	}
 }

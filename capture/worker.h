@@ -26,6 +26,7 @@
 struct worker_counters {
 	uint64_t pkts, bytes, payload_bytes;
 	uint64_t flow_alloc_fail;
+	uint64_t conn_closed;       /* connections seen ending (FIN/RST) */
 	uint64_t smtp_flows, sniffed_flows, tls_implicit_flows, ignored_flows;
 	uint64_t encrypted_bytes;
 	uint64_t session_alloc_fail;

@@ -64,7 +64,7 @@ msghdr_block_room(const struct arena *a)
 }
 
 void
-msghdr_init(struct msghdr *h, struct arena *a, const struct msghdr_config *cfg)
+msghdr_init(struct msghdr_section *h, struct arena *a, const struct msghdr_config *cfg)
 {
 	size_t room, maxf;
 
@@ -85,7 +85,7 @@ msghdr_init(struct msghdr *h, struct arena *a, const struct msghdr_config *cfg)
 }
 
 static void
-msghdr_set_capped(struct msghdr *h)
+msghdr_set_capped(struct msghdr_section *h)
 {
 	h->capped = 1;
 	if (!(h->report_flags & RF_CAP)) {
@@ -96,7 +96,7 @@ msghdr_set_capped(struct msghdr *h)
 }
 
 static void
-msghdr_set_memfail(struct msghdr *h)
+msghdr_set_memfail(struct msghdr_section *h)
 {
 	h->capped = 1;
 	if (!(h->report_flags & RF_MEM)) {
@@ -108,7 +108,7 @@ msghdr_set_memfail(struct msghdr *h)
 
 /* Make room for `n` more bytes of the current field; returns bytes usable. */
 static size_t
-msghdr_room(struct msghdr *h, size_t n)
+msghdr_room(struct msghdr_section *h, size_t n)
 {
 	size_t part, need, sz, room;
 	uint8_t *nb;
@@ -148,7 +148,7 @@ msghdr_room(struct msghdr *h, size_t n)
 
 /* Store bytes of the current line, within the caps. */
 static void
-msghdr_put(struct msghdr *h, const uint8_t *p, size_t n)
+msghdr_put(struct msghdr_section *h, const uint8_t *p, size_t n)
 {
 	size_t allowed, got;
 
@@ -173,7 +173,7 @@ msghdr_put(struct msghdr *h, const uint8_t *p, size_t n)
 }
 
 static void
-msghdr_line_begin(struct msghdr *h)
+msghdr_line_begin(struct msghdr_section *h)
 {
 	h->cur_start = h->line_len;
 	h->cur_seen = 0;
@@ -183,7 +183,7 @@ msghdr_line_begin(struct msghdr *h)
 
 /* Drop the stored bytes of the current line. */
 static void
-msghdr_line_drop(struct msghdr *h)
+msghdr_line_drop(struct msghdr_section *h)
 {
 	uint32_t part = h->line_len - h->cur_start;
 
@@ -198,7 +198,7 @@ msghdr_wsp(uint8_t c)
 }
 
 static int
-msghdr_grow_fields(struct msghdr *h)
+msghdr_grow_fields(struct msghdr_section *h)
 {
 	uint32_t n;
 	struct msghdr_field *nf;
@@ -224,7 +224,7 @@ msghdr_grow_fields(struct msghdr *h)
 
 /* The current logical line is complete: keep it as a field or skip it. */
 static void
-msghdr_line_close(struct msghdr *h)
+msghdr_line_close(struct msghdr_section *h)
 {
 	uint32_t part, ne, vs, ve;
 	const uint8_t *b;
@@ -271,7 +271,7 @@ msghdr_line_close(struct msghdr *h)
 
 /* Bytes of the current line, no CR or LF among them. */
 static void
-msghdr_line_bytes(struct msghdr *h, const uint8_t *p, size_t n)
+msghdr_line_bytes(struct msghdr_section *h, const uint8_t *p, size_t n)
 {
 	size_t k = 0;
 	uint8_t c;
@@ -313,7 +313,7 @@ msghdr_line_bytes(struct msghdr *h, const uint8_t *p, size_t n)
 }
 
 static size_t
-msghdr_end(struct msghdr *h, size_t used)
+msghdr_end(struct msghdr_section *h, size_t used)
 {
 	msghdr_line_close(h);
 	h->state = MSGHDR_DONE;
@@ -323,7 +323,7 @@ msghdr_end(struct msghdr *h, size_t used)
 }
 
 size_t
-msghdr_feed(struct msghdr *h, const uint8_t *d, size_t n)
+msghdr_feed(struct msghdr_section *h, const uint8_t *d, size_t n)
 {
 	size_t i = 0, j;
 	uint8_t c;
@@ -388,7 +388,7 @@ msghdr_feed(struct msghdr *h, const uint8_t *d, size_t n)
 }
 
 void
-msghdr_finish(struct msghdr *h)
+msghdr_finish(struct msghdr_section *h)
 {
 	if (h->done)
 		return;
@@ -398,7 +398,7 @@ msghdr_finish(struct msghdr *h)
 }
 
 const struct msghdr_field *
-msghdr_find(const struct msghdr *h, const char *name, unsigned nth)
+msghdr_find(const struct msghdr_section *h, const char *name, unsigned nth)
 {
 	uint32_t i;
 

@@ -1,7 +1,7 @@
 /*
  * msghdr.h - the header section of one mail message (RFC 5322).
  *
- * Contract: a struct msghdr is fed the message bytes exactly as they leave
+ * Contract: a struct msghdr_section is fed the message bytes exactly as they leave
  * DATA/BDAT (dot-unstuffed), in chunks of any size, and keeps the header
  * section only: it stops at the first empty line (CRLF CRLF, or bare LF
  * LF), so lines of the body that look like headers are never taken as
@@ -61,7 +61,7 @@ struct msghdr_config {
 	uint32_t max_fields;     /* fields stored, default 1024 */
 };
 
-struct msghdr {
+struct msghdr_section {
 	struct arena *arena;
 	struct msghdr_config cfg;
 	enum msghdr_state state;
@@ -89,23 +89,23 @@ struct msghdr {
 	uint8_t report_flags;
 };
 
-void msghdr_init(struct msghdr *h, struct arena *a,
+void msghdr_init(struct msghdr_section *h, struct arena *a,
     const struct msghdr_config *cfg);
 
 /*
  * Feed message bytes.  Returns how many of the n bytes belonged to the
  * header section (the rest is body); once done, returns 0.
  */
-size_t msghdr_feed(struct msghdr *h, const uint8_t *d, size_t n);
+size_t msghdr_feed(struct msghdr_section *h, const uint8_t *d, size_t n);
 
 /*
  * The message ended (no blank line, or none at all): close the last field.
  * The section is then done: later msghdr_feed calls return 0.
  */
-void msghdr_finish(struct msghdr *h);
+void msghdr_finish(struct msghdr_section *h);
 
 /* The nth (0-based) field named `name`, case-insensitive; NULL if none. */
-const struct msghdr_field *msghdr_find(const struct msghdr *h,
+const struct msghdr_field *msghdr_find(const struct msghdr_section *h,
     const char *name, unsigned nth);
 
 /*

@@ -205,7 +205,7 @@ struct smtp_slot {
 	uint64_t data_bytes;
 	struct smtp_sbuf last_reply;
 	struct bstr queue_id;   /* inside last_reply */
-	struct msghdr hdr;
+	struct msghdr_section hdr;
 };
 
 struct smtp_dir {

@@ -120,7 +120,7 @@ struct smtp_tx {
 	enum smtp_tx_status status;
 	struct bstr last_reply;  /* full final reply line, e.g. "250 2.0.0 Ok" */
 	struct bstr queue_id;    /* from that reply, if it carries one */
-	const struct msghdr *hdr; /* header section; NULL when no content */
+	const struct msghdr_section *hdr; /* header section; NULL when no content */
 };
 
 struct smtp_out {

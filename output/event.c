@@ -18,7 +18,7 @@
  * header, capped at EVENT_MAX_ADDRS each.
  *
  * Addresses are printed here rather than with inet_ntop(3): <arpa/inet.h>
- * pulls in <sys/socket.h>, whose POSIX `struct msghdr` clashes with the one
+ * pulls in <sys/socket.h>, whose POSIX `struct msghdr_section` clashes with the one
  * of decode/msghdr.h.  The output matches glibc's inet_ntop (RFC 5952:
  * lowercase, the first longest run of two or more zero groups as "::",
  * ::ffff:a.b.c.d and ::a.b.c.d in dotted form).
@@ -317,7 +317,7 @@ static const struct {
 
 /* Addresses of every `header` field, as an array under `key`. */
 static int
-event_email_addrs(json_t *o, const char *key, const struct msghdr *h,
+event_email_addrs(json_t *o, const char *key, const struct msghdr_section *h,
     const char *header, struct arena *scratch)
 {
 	struct bstr addrs[EVENT_MAX_ADDRS];
@@ -347,7 +347,7 @@ event_email_addrs(json_t *o, const char *key, const struct msghdr *h,
 json_t *
 event_email_object(const struct smtp_tx *tx, struct arena *scratch)
 {
-	const struct msghdr *h = tx->hdr;
+	const struct msghdr_section *h = tx->hdr;
 	const struct msghdr_field *f;
 	struct bstr v;
 	json_t *o;

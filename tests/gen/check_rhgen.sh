@@ -84,8 +84,8 @@ EOF
 cat > "$T/faults.smtp" <<'EOF'
 @loss 3
 @dup 5
-@reorder 7
-@overlap 9 DIFFERENT!\r\n\c
+@reorder 9
+@overlap 1 HELO differ\r\n\c
 @rst
 S: 220 mx ESMTP
 C: HELO faults
@@ -96,8 +96,9 @@ C: RCPT TO:<dup@example.net>
 S: 250 Ok
 C: DATA
 S: 354 go
-C: Subject: overlapped
+C: Subject: reordered
 C:
+push
 C: x
 C: .
 S: 250 queued
@@ -408,10 +409,10 @@ if TSHARK:
     rows = tshark_fields(pcap, 'tcp.flags.str', 'tcp.len', 'tcp.payload')
     pay = [bytes.fromhex(r[2]) for r in rows if r[1] != '0']
     check(pay.count(b'RCPT TO:<dup@example.net>\r\n') == 2, 'dup: twice')
-    check(b'DIFFERENT!\r\n' in pay, 'overlap: different bytes sent')
-    i7 = pay.index(b'DATA\r\n')
-    check(pay[i7 - 1] == b'354 go\r\n' and b'354 go\r\n' not in pay[i7:],
-          'reorder: segment 7 after segment 8')
+    check(pay[2] == b'HELO differ\r\n' and pay[1] == b'HELO faults\r\n',
+          'overlap: different bytes right after segment 1')
+    i9 = pay.index(b'Subject: reordered\r\n\r\n')
+    check(pay[i9 - 1] == b'x\r\n.\r\n', 'reorder: segment 9 after 10')
     check('R' in rows[-1][0] and not any('F' in r[0] for r in rows),
           'rst: ends with RST, no FIN')
     check('S' in rows[0][0], 'handshake present')

@@ -283,7 +283,7 @@ test_smtp(struct pool *blocks)
 	struct smtp_tx tx;
 	struct event_flow ef;
 	struct arena ha, scratch;
-	struct msghdr h;
+	struct msghdr_section h;
 	struct msghdr_config hc = { 65536, 1024 };
 	json_t *o, *s, *e, *a;
 	size_t fed;

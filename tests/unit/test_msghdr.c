@@ -37,7 +37,7 @@ rnd(void)
 
 /* Feed in chunks: mode 0 whole, 1 byte at a time, 2 random sizes. */
 static size_t
-feed(struct msghdr *h, const uint8_t *d, size_t n, int mode)
+feed(struct msghdr_section *h, const uint8_t *d, size_t n, int mode)
 {
 	size_t off = 0, sum = 0, k, r;
 	int ok = 1;
@@ -62,7 +62,7 @@ feed(struct msghdr *h, const uint8_t *d, size_t n, int mode)
 }
 
 static void
-start(struct msghdr *h, struct arena *a, uint32_t max_bytes,
+start(struct msghdr_section *h, struct arena *a, uint32_t max_bytes,
     uint32_t max_fields)
 {
 	struct msghdr_config cfg = { max_bytes, max_fields };
@@ -89,7 +89,7 @@ test_basic(void)
 	    "Subject: fake\r\n"
 	    "body\r\n";
 	size_t hlen = strstr(m, "\r\n\r\n") - m + 4;
-	struct msghdr h;
+	struct msghdr_section h;
 	struct arena a;
 	const struct msghdr_field *f;
 	size_t r;
@@ -160,7 +160,7 @@ test_ends(void)
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		for (mode = 0; mode < 3; mode++) {
-			struct msghdr h;
+			struct msghdr_section h;
 			struct arena a;
 			size_t r;
 
@@ -184,7 +184,7 @@ test_values(void)
 	    "B:\t \tx \t\r\n"
 	    "C: a\r\n \r\n b\r\n"
 	    "\r\n";
-	struct msghdr h;
+	struct msghdr_section h;
 	struct arena a;
 
 	start(&h, &a, 0, 0);
@@ -210,7 +210,7 @@ test_skipped_lines(void)
 	    "Subject: ok\n"
 	    "\n"
 	    "Subject: body\n";
-	struct msghdr h;
+	struct msghdr_section h;
 	struct arena a;
 	int mode;
 
@@ -235,7 +235,7 @@ test_skipped_lines(void)
 static void
 test_finish(void)
 {
-	struct msghdr h;
+	struct msghdr_section h;
 	struct arena a;
 
 	start(&h, &a, 0, 0);
@@ -270,7 +270,7 @@ test_finish(void)
 
 /* Field lists of two readers are the same. */
 static int
-same(const struct msghdr *x, const struct msghdr *y)
+same(const struct msghdr_section *x, const struct msghdr_section *y)
 {
 	uint32_t i;
 
@@ -292,7 +292,7 @@ static void
 check_chunkings(const uint8_t *m, size_t n, uint32_t max_bytes,
     uint32_t max_fields)
 {
-	struct msghdr h[4];
+	struct msghdr_section h[4];
 	struct arena a[4];
 	size_t r[4];
 	int i;
@@ -339,7 +339,7 @@ static void
 test_caps(void)
 {
 	static uint8_t big[200000];
-	struct msghdr h;
+	struct msghdr_section h;
 	struct arena a;
 	size_t n = 0, i, k;
 	uint32_t j;
@@ -444,7 +444,7 @@ static void
 test_memcap(void)
 {
 	struct pool *tiny = pool_create(BLOCK, 1);
-	struct msghdr h;
+	struct msghdr_section h;
 	struct arena a;
 	uint32_t j;
 
