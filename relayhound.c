@@ -10,6 +10,7 @@
  * still open are closed and the final stats event is written).
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,27 @@
 static struct pipeline *g_pl;
 static struct source *volatile g_live;
 
+/* "123", "64k", "256m", "2g" into bytes (or a count). */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (end == s || s[0] == '-')
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -39,6 +61,9 @@ usage(FILE *f)
 	    "  --smtp-ports L    ports parsed as SMTP (default 25,587,2525)\n"
 	    "  --no-sniff        do not look for SMTP banners on other ports\n"
 	    "  --sensor NAME     sensor name in every event (default: host name)\n"
+	    "  --max-flows N     flows tracked per worker (default 262144)\n"
+	    "  --reasm-memcap B  bytes of out-of-order data per worker (256m)\n"
+	    "  --session-memcap B bytes of SMTP strings per worker (512m)\n"
 	    "  --stage S         benchmark: stop each packet after decode, flow,\n"
 	    "                    reasm or full (default full)\n"
 	    "  -h, --help        this text\n");
@@ -63,6 +88,9 @@ main(int argc, char **argv)
 		{ "no-sniff", no_argument, NULL, 'N' },
 		{ "sensor", required_argument, NULL, 's' },
 		{ "stage", required_argument, NULL, 'S' },
+		{ "max-flows", required_argument, NULL, 'F' },
+		{ "reasm-memcap", required_argument, NULL, 'M' },
+		{ "session-memcap", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -74,6 +102,7 @@ main(int argc, char **argv)
 	struct pipeline_summary sum;
 	char err[512];
 	int c, status = 0;
+	uint64_t sz;
 	long v;
 	char *end;
 
@@ -119,6 +148,22 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			snprintf(cfg.sensor, sizeof(cfg.sensor), "%s", optarg);
+			break;
+		case 'F':
+		case 'M':
+		case 'X':
+			if (parse_size(optarg, &sz) != 0 || sz == 0 ||
+			    (c == 'F' && sz > 100000000)) {
+				fprintf(stderr, "relayhound: %s: not a valid size\n",
+				    optarg);
+				return 2;
+			}
+			if (c == 'F')
+				cfg.flow.max_flows = (uint32_t)sz;
+			else if (c == 'M')
+				cfg.reasm.memcap = sz;
+			else
+				cfg.session_memcap = sz;
 			break;
 		case 'S':
 			if (strcmp(optarg, "decode") == 0)

@@ -37,6 +37,7 @@ struct worker_app {
 	int8_t ef_server_dir;       /* roles ef was built with, -2 none */
 	int8_t server_dir;          /* from the last transaction, -1 unknown */
 	uint8_t encrypted;
+	uint64_t bytes_seen;        /* stream bytes delivered, both ways */
 	_Alignas(16) uint8_t session_mem[];
 };
 
@@ -100,6 +101,11 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 
 	if (tx->server_dir >= 0)
 		app->server_dir = (int8_t)tx->server_dir;
+	/* a flow that never carried a byte of SMTP (evicted or timed out
+	 * between pure ACKs) has nothing to report */
+	if (app->bytes_seen == 0 && !tx->has_mail_from &&
+	    tx->rcpt_total == 0 && !tx->has_data)
+		return;
 	event_smtp(&w->out, worker_ef(app), tx, &w->scratch);
 	arena_reset(&w->scratch);
 }
@@ -121,6 +127,7 @@ worker_on_data(void *u, int dir, const uint8_t *d, uint32_t len,
 {
 	struct worker_app *app = u;
 
+	app->bytes_seen += len;
 	if (app->encrypted) {
 		app->w->ctr.encrypted_bytes += len;
 		return;
@@ -215,8 +222,16 @@ worker_app_end(struct worker *w, struct flow *f)
 static void
 worker_flow_end(void *u, struct flow *f, enum flow_end_reason why)
 {
-	(void)why;
-	worker_app_end(u, f);
+	struct worker *w = u;
+	struct worker_app *app = f->app;
+
+	/* an SMTP session cut short by the flow cap says so */
+	if (why == FLOW_END_EVICTED && app != NULL && app->bytes_seen > 0) {
+		worker_count_anomaly(w, ANOM_STREAM_FLOW_EVICTED);
+		event_anomaly(&w->out, worker_ef(app), w->now_us,
+		    ANOM_STREAM_FLOW_EVICTED, -1);
+	}
+	worker_app_end(w, f);
 }
 
 /*
