@@ -1661,7 +1661,7 @@ script_load(struct script *s, const char *path, size_t fidx)
 		if (*t == '\0' || *t == '#')
 			continue;
 		if ((t[0] == 'C' || t[0] == 'S') &&
-		    (t[1] == ':' || t[1] == '<' || t[1] == '*')) {
+		    (t[1] == ':' || t[1] == '<' || t[1] == '*' || t[1] == '=')) {
 			struct part pt;
 
 			memset(&pt, 0, sizeof(pt));
@@ -1703,6 +1703,36 @@ script_load(struct script *s, const char *path, size_t fidx)
 				pt.p = read_file(full, &flen, where);
 				pt.len = flen;
 				free(full);
+			} else if (t[1] == '=') {
+				/* C= N text: text (escapes, no CRLF added) N times */
+				char *end;
+				unsigned long long cnt;
+				const char *txt;
+				uint8_t *one, *b;
+				size_t tl, ol, k;
+				int noeol;
+
+				cnt = strtoull(skip_ws(t + 2), &end, 10);
+				if (end == skip_ws(t + 2) || cnt == 0 ||
+				    cnt > 100000000ull)
+					die("%s: %c= needs a count and text", where,
+					    t[0]);
+				txt = end;
+				if (*txt == ' ')
+					txt++;
+				tl = (size_t)(line + n - txt);
+				one = xmalloc(tl + 1);
+				ol = unescape(txt, tl, one, &noeol, where);
+				if (ol == 0 || cnt * ol > (1ull << 31))
+					die("%s: %c= repeats to nothing or over "
+					    "2 GiB", where, t[0]);
+				b = xmalloc((size_t)cnt * ol);
+				for (k = 0; k < cnt; k++)
+					memcpy(b + k * ol, one, ol);
+				free(one);
+				pt.kind = PART_BYTES;
+				pt.p = b;
+				pt.len = (uint64_t)cnt * ol;
 			} else {
 				pt.kind = PART_FILLER;
 				pt.len = parse_u64(skip_ws(t + 2), where);

@@ -26,7 +26,7 @@
 #include "../output/event.h"
 
 #define WORKER_SNIFF_TRIES 4
-#define WORKER_BLOCK_SIZE (16u * 1024)
+#define WORKER_BLOCK_SIZE (32u * 1024)
 #define WORKER_EXPIRE_WORK 256
 
 struct worker_app {
