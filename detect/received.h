@@ -74,6 +74,8 @@ struct received {
 	                          * or an address with no name */
 	uint8_t authenticated;   /* ESMTPA/ESMTPSA/with ...A, "authenticated" */
 	struct mail_date date;
+	struct bstr via;         /* `via X` (Yahoo "HTTP", O365 "Frontend
+	                          * Transport"), kept apart from `with` */
 };
 
 /* 0 on success (even when r->parsed is 0); -1 only if the arena failed. */

@@ -3,7 +3,8 @@
 # something is missing (so a warm machine pays nothing).  Run as root.
 set -euo pipefail
 pkgs=(build-essential pkg-config meson ninja-build libpcap-dev libhyperscan-dev
-      libjansson-dev dpdk-dev libdpdk-dev python3 tcpdump)
+      libjansson-dev dpdk-dev libdpdk-dev libpsl-dev publicsuffix libyaml-dev
+      python3 tcpdump)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
