@@ -6,7 +6,7 @@
  *   cfg bits 0-1  max_bytes    default / 64 / 1024 / 100000
  *   cfg bits 2-3  max_fields   default / 1 / 8 / 5000
  *   cfg bit 4     msghdr_finish at the end (else the section may stay open)
- *   cfg bits 5-6  arena blocks of 16 KiB in the pool: 1 / 2 / 8 / 256
+ *   cfg bits 5-6  arena blocks of 16 KiB in the pool: 256 / 8 / 2 / 1
  *   chunk len     0..254 bytes; 255 means a u16 LE length follows
  * Each chunk is copied to an exact-size malloc'ed buffer and fed to
  * msghdr_feed.  The same bytes are also fed in one piece to a second
@@ -34,7 +34,7 @@
 
 static const uint32_t fuzz_max_bytes[4] = { 0, 64, 1024, 100000 };
 static const uint32_t fuzz_max_fields[4] = { 0, 1, 8, 5000 };
-static const size_t fuzz_blocks[4] = { 1, 2, 8, 256 };
+static const size_t fuzz_blocks[4] = { 256, 8, 2, 1 };
 
 static struct pool *pool_a[4], *pool_b[4], *pool_scratch;
 

@@ -106,7 +106,7 @@ fuzz_json(json_t *o)
 
 	txt = json_dumps(o, JSON_COMPACT);
 	FUZZ_CHECK(txt != NULL);
-	back = json_loads(txt, 0, &err);
+	back = json_loads(txt, JSON_ALLOW_NUL, &err);
 	if (back == NULL)
 		fprintf(stderr, "json_loads: %s: %s\n", err.text, txt);
 	FUZZ_CHECK(back != NULL);
