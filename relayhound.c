@@ -19,7 +19,12 @@
 #include "capture/config.h"
 #include "capture/pipeline.h"
 #include "capture/source.h"
+#include "detect/detect.h"
 #include "output/sink.h"
+
+#ifndef RH_DEFAULT_RULES
+#define RH_DEFAULT_RULES "rules/default.yaml"
+#endif
 
 #define RH_MAX_INPUTS 256
 
@@ -61,6 +66,9 @@ usage(FILE *f)
 	    "  --smtp-ports L    ports parsed as SMTP (default 25,587,2525)\n"
 	    "  --no-sniff        do not look for SMTP banners on other ports\n"
 	    "  --sensor NAME     sensor name in every event (default: host name)\n"
+	    "  --rules FILE      add a rules file (repeatable); rules/default.yaml\n"
+	    "                    is always loaded unless --no-default-rules\n"
+	    "  --check-rules F   validate rule files (with the defaults) and exit\n"
 	    "  --max-flows N     flows tracked per worker (default 262144)\n"
 	    "  --reasm-memcap B  bytes of out-of-order data per worker (256m)\n"
 	    "  --session-memcap B bytes of SMTP strings per worker (512m)\n"
@@ -88,6 +96,9 @@ main(int argc, char **argv)
 		{ "no-sniff", no_argument, NULL, 'N' },
 		{ "sensor", required_argument, NULL, 's' },
 		{ "stage", required_argument, NULL, 'S' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "no-default-rules", no_argument, NULL, 'D' },
+		{ "check-rules", required_argument, NULL, 'C' },
 		{ "max-flows", required_argument, NULL, 'F' },
 		{ "reasm-memcap", required_argument, NULL, 'M' },
 		{ "session-memcap", required_argument, NULL, 'X' },
@@ -95,6 +106,12 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *inputs[RH_MAX_INPUTS];
+	const char *rule_files[RH_MAX_INPUTS];
+	unsigned nrules = 0;
+	int check_only = 0;
+	const char *default_rules = RH_DEFAULT_RULES;
+	struct det_config dcfg;
+	struct det_global *det = NULL;
 	unsigned ninputs = 0, i;
 	const char *iface = NULL, *outpath = "-";
 	struct rh_config cfg;
@@ -165,6 +182,19 @@ main(int argc, char **argv)
 			else
 				cfg.session_memcap = sz;
 			break;
+		case 'R':
+		case 'C':
+			if (nrules >= RH_MAX_INPUTS) {
+				fprintf(stderr, "relayhound: too many rule files\n");
+				return 2;
+			}
+			rule_files[nrules++] = optarg;
+			if (c == 'C')
+				check_only = 1;
+			break;
+		case 'D':
+			default_rules = NULL;
+			break;
 		case 'S':
 			if (strcmp(optarg, "decode") == 0)
 				cfg.stage = RH_STAGE_DECODE;
@@ -188,6 +218,24 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	memset(&dcfg, 0, sizeof(dcfg));
+	dcfg.rule_files = rule_files;
+	dcfg.n_rule_files = nrules;
+	dcfg.default_rules = default_rules;
+	dcfg.chain.skew_s = 3600;
+	dcfg.max_open_msgs = cfg.flow.max_flows;
+	det = det_global_create(&dcfg, err, sizeof(err));
+	if (det == NULL) {
+		fprintf(stderr, "relayhound: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("relayhound: %u rules OK\n", det->rules != NULL ?
+		    det->rules->nrules : 0);
+		det_global_free(det);
+		return 0;
+	}
+	cfg.det = det;
 	if (optind < argc) {
 		fprintf(stderr, "relayhound: unexpected argument '%s'\n",
 		    argv[optind]);
@@ -266,6 +314,7 @@ main(int argc, char **argv)
 	}
 	pipeline_destroy(g_pl);
 	g_pl = NULL;
+	det_global_free(det);
 	if (sink_close(sink) != 0 && status == 0) {
 		fprintf(stderr, "relayhound: %s: close failed\n", outpath);
 		status = 1;

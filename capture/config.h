@@ -14,6 +14,7 @@
 #include "../decode/flow.h"
 #include "../decode/smtp.h"
 #include "../decode/tcp_reasm.h"
+#include "../detect/detect.h"
 
 #define CONFIG_MAX_PORTS 64
 
@@ -45,6 +46,7 @@ struct rh_config {
 	uint32_t frag_timeout;
 	size_t ring_bytes;
 	uint32_t stats_interval;               /* seconds of packet time, 0 off */
+	const struct det_global *det;          /* rules and checks, or NULL */
 };
 
 void config_defaults(struct rh_config *c);

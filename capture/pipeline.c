@@ -278,6 +278,27 @@ pipeline_stats(struct pipeline *pl)
 	    json_integer((json_int_t)ss.lines_dropped));
 	json_object_set_new(json_object_get(st, "output"), "events_written",
 	    json_integer((json_int_t)(ss.lines_written + pl->out.lines)));
+	if (pl->cfg->det != NULL && pl->cfg->det->hs != NULL) {
+		struct hseng_stats hs;
+		json_t *h = json_object(), *db = json_object();
+		int k;
+
+		hseng_stats(pl->cfg->det->hs, &hs);
+		for (k = 0; k < RULE_SCOPE__COUNT; k++)
+			if (hs.db_bytes[k])
+				json_object_set_new(db, rule_scope_name(k),
+				    json_integer((json_int_t)hs.db_bytes[k]));
+		json_object_set_new(h, "database_bytes", db);
+		json_object_set_new(h, "stream_state_bytes_per_message",
+		    json_integer((json_int_t)hs.stream_state_bytes));
+		json_object_set_new(h, "message_state_bytes",
+		    json_integer((json_int_t)hs.msg_bytes));
+		json_object_set_new(h, "scratch_bytes_per_worker",
+		    json_integer((json_int_t)hs.scratch_bytes));
+		json_object_set_new(h, "rules", json_integer(hs.rules));
+		json_object_set_new(h, "patterns", json_integer(hs.patterns));
+		json_object_set_new(json_object_get(st, "detect"), "hyperscan", h);
+	}
 	if (pl->n > 1)
 		json_object_set_new(st, "workers", workers);
 	else

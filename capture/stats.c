@@ -45,13 +45,20 @@ stats_decoder(const struct pkt_counters *c, const struct ipfrag_stats *fs)
 	return d;
 }
 
+static void
+stats_alert_count(void *u, int sid, const char *name, uint64_t n)
+{
+	(void)sid;
+	json_object_set_new(u, name, json_integer((json_int_t)n));
+}
+
 json_t *
 stats_worker(const struct worker *w)
 {
 	struct flow_stats fl;
 	struct tcp_reasm_stats ts;
 	struct pool_stats ps, bs;
-	json_t *o = json_object(), *x, *an;
+	json_t *o = json_object(), *x, *an, *al;
 	unsigned i;
 
 	flow_stats_get(w->flows, &fl);
@@ -118,7 +125,11 @@ stats_worker(const struct worker *w)
 	json_object_set_new(o, "smtp", x);
 
 	x = json_object();
-	json_object_set_new(x, "alerts", json_object());
+	al = json_object();
+	if (w->det != NULL)
+		det_worker_alert_counts(w->det, stats_alert_count, al);
+	json_object_set_new(x, "alerts", al);
+	SET(x, "message_state_alloc_failed", w->ctr.msgmem_fail);
 	json_object_set_new(o, "detect", x);
 
 	x = json_object();

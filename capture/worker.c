@@ -29,8 +29,21 @@
 #define WORKER_BLOCK_SIZE (32u * 1024)
 #define WORKER_EXPIRE_WORK 256
 
+#define WORKER_MSG_SLOTS 4
+
+/* The scan state of a message stays until its transaction is reported:
+ * with pipelining the next message can start before the 250 of the last. */
+struct worker_msg {
+	int64_t tx_id;              /* -1 free */
+	struct hseng_msg *m;
+	void *mem;
+	uint8_t open;
+};
+
 struct worker_app {
 	struct worker *w;
+	struct worker_msg msgs[WORKER_MSG_SLOTS];
+	int8_t cur_msg;             /* slot receiving content, -1 none */
 	struct flow *f;
 	struct smtp_session *smtp;
 	struct event_flow ef;
@@ -91,6 +104,34 @@ worker_ef(struct worker_app *app)
 	return &app->ef;
 }
 
+static struct worker_msg *
+worker_msg_find(struct worker_app *app, uint32_t tx_id)
+{
+	int i;
+
+	for (i = 0; i < WORKER_MSG_SLOTS; i++)
+		if (app->msgs[i].tx_id == (int64_t)tx_id)
+			return &app->msgs[i];
+	return NULL;
+}
+
+static void
+worker_msg_free(struct worker_app *app, struct worker_msg *wm)
+{
+	if (wm->tx_id < 0)
+		return;
+	if (wm->open && wm->m != NULL)
+		det_msg_end(app->w->det, wm->m);
+	if (wm->mem != NULL)
+		pool_put(app->w->msgmem, wm->mem);
+	wm->mem = NULL;
+	wm->m = NULL;
+	wm->open = 0;
+	wm->tx_id = -1;
+	if (app->cur_msg == (int8_t)(wm - app->msgs))
+		app->cur_msg = -1;
+}
+
 /* SMTP callbacks */
 
 static void
@@ -106,8 +147,102 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 	if (app->bytes_seen == 0 && !tx->has_mail_from &&
 	    tx->rcpt_total == 0 && !tx->has_data)
 		return;
-	event_smtp(&w->out, worker_ef(app), tx, &w->scratch);
+	if (w->det != NULL) {
+		const struct event_flow *ef = worker_ef(app);
+		struct worker_msg *wm = worker_msg_find(app, tx->tx_id);
+		const struct det_result *dr;
+		struct det_wire wire;
+		unsigned i;
+
+		memset(&wire, 0, sizeof(wire));
+		wire.ipver = ef->ipver;
+		memcpy(wire.client_ip, ef->src, 16);
+		memcpy(wire.server_ip, ef->dst, 16);
+		if (w->cfg->det != NULL) {
+			const struct chain_config *cc = &w->cfg->det->cfg.chain;
+			wire.client_in_home_net = (uint8_t)det_cidr_match(
+			    cc->home_net, cc->n_home_net, ef->ipver, ef->src);
+			wire.server_in_home_net = (uint8_t)det_cidr_match(
+			    cc->home_net, cc->n_home_net, ef->ipver, ef->dst);
+		}
+		if (wm != NULL && wm->open) {
+			det_msg_end(w->det, wm->m);
+			wm->open = 0;
+		}
+		dr = det_tx(w->det, tx, wm != NULL ? wm->m : NULL, &wire);
+		event_smtp(&w->out, ef, tx, &w->scratch, dr);
+		for (i = 0; i < dr->n_alerts; i++)
+			event_alert(&w->out, ef, tx, &dr->alerts[i], dr);
+		if (wm != NULL)
+			worker_msg_free(app, wm);
+	} else {
+		event_smtp(&w->out, worker_ef(app), tx, &w->scratch, NULL);
+	}
 	arena_reset(&w->scratch);
+}
+
+/* Content streaming into the signature engine. */
+
+static void
+worker_on_msg_begin(void *u, uint32_t tx_id)
+{
+	struct worker_app *app = u;
+	struct worker *w = app->w;
+	struct worker_msg *wm = NULL;
+	int i;
+
+	app->cur_msg = -1;
+	for (i = 0; i < WORKER_MSG_SLOTS; i++) {
+		if (app->msgs[i].tx_id < 0) {
+			wm = &app->msgs[i];
+			break;
+		}
+	}
+	if (wm == NULL) {
+		/* more messages unreported than slots: the oldest loses its
+		 * content scan (counted), never the newest */
+		wm = &app->msgs[0];
+		for (i = 1; i < WORKER_MSG_SLOTS; i++)
+			if (app->msgs[i].tx_id < wm->tx_id)
+				wm = &app->msgs[i];
+		worker_msg_free(app, wm);
+		w->ctr.msgmem_fail++;
+	}
+	wm->mem = pool_get(w->msgmem);
+	if (wm->mem == NULL) {
+		w->ctr.msgmem_fail++;
+		return;
+	}
+	wm->tx_id = tx_id;
+	wm->m = det_msg_begin(w->det, wm->mem);
+	wm->open = 1;
+	app->cur_msg = (int8_t)(wm - app->msgs);
+}
+
+static void
+worker_on_msg_data(void *u, const uint8_t *d, size_t n, int in_header)
+{
+	struct worker_app *app = u;
+	struct worker_msg *wm;
+
+	if (app->cur_msg < 0)
+		return;
+	wm = &app->msgs[app->cur_msg];
+	if (wm->open)
+		det_msg_data(app->w->det, wm->m, d, n, in_header);
+}
+
+static void
+worker_on_msg_end(void *u, uint32_t tx_id)
+{
+	struct worker_app *app = u;
+	struct worker_msg *wm = worker_msg_find(app, tx_id);
+
+	if (wm != NULL && wm->open) {
+		det_msg_end(app->w->det, wm->m);
+		wm->open = 0;
+	}
+	app->cur_msg = -1;
 }
 
 static void
@@ -181,9 +316,17 @@ worker_app_new(struct worker *w, struct flow *f)
 	app->f = f;
 	app->ef_server_dir = -2;
 	app->server_dir = -1;
+	app->cur_msg = -1;
+	for (int i = 0; i < WORKER_MSG_SLOTS; i++)
+		app->msgs[i].tx_id = -1;
 	memset(&so, 0, sizeof(so));
 	so.tx_done = worker_on_tx;
 	so.anomaly = worker_on_smtp_anomaly;
+	if (w->det != NULL) {
+		so.msg_begin = worker_on_msg_begin;
+		so.msg_data = worker_on_msg_data;
+		so.msg_end = worker_on_msg_end;
+	}
 	so.u = app;
 	app->smtp = smtp_session_init(app->session_mem, &w->cfg->smtp,
 	    w->blocks, &so, &w->smtp, f->midstream);
@@ -211,6 +354,8 @@ worker_app_end(struct worker *w, struct flow *f)
 			worker_app_out(app, &o);
 		tcp_reasm_flush(w->reasm, &f->tcp, w->now_us, &o);
 		smtp_session_end(app->smtp, w->now_us);
+		for (int i = 0; i < WORKER_MSG_SLOTS; i++)
+			worker_msg_free(app, &app->msgs[i]);
 		pool_put(w->sessions, app);
 		f->app = NULL;
 	} else {
@@ -286,6 +431,17 @@ worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
 	nblocks = cfg->session_memcap / WORKER_BLOCK_SIZE;
 	w->blocks = pool_create(WORKER_BLOCK_SIZE, nblocks ? nblocks : 1);
 	w->scratch_blocks = pool_create(256u * 1024, 64);
+	if (cfg->det != NULL) {
+		w->det = det_worker_create(cfg->det);
+		w->msgmem = pool_create(det_msg_size(cfg->det) + 16,
+		    cfg->flow.max_flows);
+		if (w->det == NULL || w->msgmem == NULL) {
+			snprintf(err, errlen, "worker %u: detection set-up "
+			    "failed", id);
+			worker_destroy(w);
+			return -1;
+		}
+	}
 	if (w->flows == NULL || w->reasm == NULL || w->sessions == NULL ||
 	    w->blocks == NULL || w->scratch_blocks == NULL ||
 	    evbuf_init(&w->out, sink, 256u * 1024) != 0) {
@@ -472,6 +628,8 @@ worker_destroy(struct worker *w)
 	if (w->reasm != NULL)
 		tcp_reasm_destroy(w->reasm);
 	arena_reset(&w->scratch);
+	det_worker_destroy(w->det);
+	pool_destroy(w->msgmem);
 	pool_destroy(w->sessions);
 	pool_destroy(w->blocks);
 	pool_destroy(w->scratch_blocks);

@@ -30,6 +30,7 @@ struct worker_counters {
 	uint64_t smtp_flows, sniffed_flows, tls_implicit_flows, ignored_flows;
 	uint64_t encrypted_bytes;
 	uint64_t session_alloc_fail;
+	uint64_t msgmem_fail;
 	uint64_t anomalies[ANOM_COUNT];
 };
 
@@ -41,6 +42,8 @@ struct worker {
 	struct pool *sessions;      /* struct worker_app + smtp session */
 	struct pool *blocks;        /* arena blocks for SMTP strings */
 	struct pool *scratch_blocks;
+	struct det_worker *det;     /* NULL when detection is off */
+	struct pool *msgmem;        /* per-message scan state */
 	struct arena scratch;       /* per-event scratch (decoded values) */
 	struct evbuf out;
 	struct smtp_stats smtp;

@@ -170,7 +170,7 @@ fuzz_tx(void *u, const struct smtp_tx *tx)
 		json_decref(o);
 	}
 	arena_reset(&f->scratch);
-	FUZZ_CHECK(event_smtp(&f->eb, &fuzz_ef, tx, &f->scratch) == 0);
+	FUZZ_CHECK(event_smtp(&f->eb, &fuzz_ef, tx, &f->scratch, NULL) == 0);
 	arena_reset(&f->scratch);
 }
 

@@ -402,7 +402,8 @@ event_emit(struct evbuf *b, json_t *o)
 
 int
 event_smtp(struct evbuf *b, const struct event_flow *ef,
-    const struct smtp_tx *tx, struct arena *scratch)
+    const struct smtp_tx *tx, struct arena *scratch,
+    const struct det_result *dr)
 {
 	json_t *o, *em;
 	int err = 0;
@@ -413,8 +414,12 @@ event_smtp(struct evbuf *b, const struct event_flow *ef,
 	err |= json_object_set_new(o, "smtp", event_smtp_object(tx));
 	if (tx->hdr != NULL) {
 		em = event_email_object(tx, scratch);
+		if (dr != NULL)
+			err |= event_email_add_detect(em, dr);
 		err |= json_object_set_new(o, "email", em);
 	}
+	if (dr != NULL)
+		err |= json_object_set_new(o, "alerts", event_alerts_brief(dr));
 	if (err) {
 		json_decref(o);
 		o = NULL;

@@ -22,6 +22,7 @@
 #include "../decode/pkt.h"
 #include "../decode/pool.h"
 #include "../decode/smtp.h"
+#include "../detect/detect.h"
 #include "community_id.h"
 #include "evbuf.h"
 
@@ -55,9 +56,22 @@ json_t *event_new(const char *event_type, uint64_t ts_us,
     const struct event_flow *ef);
 
 /* The `smtp` event of one transaction, `email` built from tx->hdr (values
- * RFC 2047-decoded into `scratch`, which the caller resets afterwards). */
+ * RFC 2047-decoded into `scratch`, which the caller resets afterwards).
+ * With a detection result (may be NULL) the email object also carries
+ * received, origin, injection_point and auth_results, and the event the
+ * `alerts` list. */
 int event_smtp(struct evbuf *b, const struct event_flow *ef,
-    const struct smtp_tx *tx, struct arena *scratch);
+    const struct smtp_tx *tx, struct arena *scratch,
+    const struct det_result *dr);
+
+/* Add received/origin/injection_point/auth_results to an email object. */
+int event_email_add_detect(json_t *email, const struct det_result *r);
+/* [{signature_id, signature}] of a result. */
+json_t *event_alerts_brief(const struct det_result *r);
+/* One `alert` event for one detection of tx. */
+int event_alert(struct evbuf *b, const struct event_flow *ef,
+    const struct smtp_tx *tx, const struct det_alert *al,
+    const struct det_result *r);
 
 /* The `smtp` and `email` objects alone (for alerts that carry them). */
 json_t *event_smtp_object(const struct smtp_tx *tx);

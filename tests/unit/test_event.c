@@ -328,7 +328,7 @@ test_smtp(struct pool *blocks)
 	tx.hdr = &h;
 
 	flow4(&ef);
-	CHECK(event_smtp(&eb, &ef, &tx, &scratch) == 0);
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, NULL) == 0);
 	arena_reset(&scratch);
 	o = one_event();
 	if (o == NULL)
@@ -418,7 +418,7 @@ test_smtp(struct pool *blocks)
 	tx.auth_success = -1;
 	tx.starttls = 1;
 	tx.midstream = 1;
-	CHECK(event_smtp(&eb, &ef, &tx, &scratch) == 0);
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, NULL) == 0);
 	o = one_event();
 	if (o == NULL)
 		return;
@@ -446,7 +446,7 @@ test_smtp(struct pool *blocks)
 	tx.has_auth = 1;
 	tx.auth_mech = bstr_cstr("CRAM-MD5");
 	tx.auth_success = 0;
-	CHECK(event_smtp(&eb, &ef, &tx, &scratch) == 0);
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, NULL) == 0);
 	o = one_event();
 	if (o == NULL)
 		return;
@@ -465,9 +465,9 @@ test_smtp(struct pool *blocks)
 	json_decref(o);
 
 	tx.status = SMTP_TX_GAP;
-	CHECK(event_smtp(&eb, &ef, &tx, &scratch) == 0);
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, NULL) == 0);
 	tx.status = SMTP_TX_TRUNCATED;
-	CHECK(event_smtp(&eb, &ef, &tx, &scratch) == 0);
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, NULL) == 0);
 	o = next_events();
 	CHECK(json_array_size(o) == 2);
 	CHECK(str_is(json_array_get(o, 0), "smtp.status", "GAP"));
