@@ -8,7 +8,8 @@ A case is a directory:
   gen        rhgen arguments on one line (script paths relative to the case),
              or absent when `pcap` names an input instead
   pcap       optional: a capture path (relative to the repo root) to use as is
-  run        optional: extra relayhound arguments on one line
+  run        optional: extra relayhound arguments on one line ({case} is
+             replaced by the case directory)
   expect     one Python expression per line, each must be true; names:
                events (all), smtp (smtp events), anomalies (anomaly names),
                alerts, stats (the stats object), rc (exit status),
@@ -92,7 +93,8 @@ def main():
                 pcaps.append(os.path.join(root, line))
     extra = []
     if os.path.exists(os.path.join(case, 'run')):
-        extra = shlex.split(open(os.path.join(case, 'run')).read())
+        extra = [a.replace('{case}', case) for a in
+                 shlex.split(open(os.path.join(case, 'run')).read())]
 
     rc, events, bad, stderr = run_relayhound(rh, pcaps, extra, 1)
     if bad:
