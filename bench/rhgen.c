@@ -1661,7 +1661,8 @@ script_load(struct script *s, const char *path, size_t fidx)
 		if (*t == '\0' || *t == '#')
 			continue;
 		if ((t[0] == 'C' || t[0] == 'S') &&
-		    (t[1] == ':' || t[1] == '<' || t[1] == '*' || t[1] == '=')) {
+		    (t[1] == ':' || t[1] == '<' || t[1] == '*' || t[1] == '=' ||
+		    (t[1] == '.' && t[2] == '<'))) {
 			struct part pt;
 
 			memset(&pt, 0, sizeof(pt));
@@ -1683,8 +1684,11 @@ script_load(struct script *s, const char *path, size_t fidx)
 					b[pt.len++] = '\n';
 				}
 				pt.p = b;
-			} else if (t[1] == '<') {
-				const char *fn = skip_ws(t + 2);
+			} else if (t[1] == '<' || t[1] == '.') {
+				/* C< path: raw bytes; C.< path: the file as DATA
+				 * content (dot-stuffed, CRLF, then ".\r\n") */
+				int dotted = t[1] == '.';
+				const char *fn = skip_ws(t + (dotted ? 3 : 2));
 				char *full;
 				size_t flen;
 
@@ -1703,6 +1707,44 @@ script_load(struct script *s, const char *path, size_t fidx)
 				pt.p = read_file(full, &flen, where);
 				pt.len = flen;
 				free(full);
+				if (dotted) {
+					const uint8_t *src = pt.p;
+					uint8_t *d;
+					size_t i, k = 0, extra = 0;
+					int bol = 1;
+
+					for (i = 0; i < flen; i++)
+						if (src[i] == '\n' || src[i] == '.')
+							extra++;
+					/* worst case: every byte doubled, plus CRLF and ".\r\n" */
+					d = xmalloc(flen + extra + 8);
+					for (i = 0; i < flen; i++) {
+						uint8_t c = src[i];
+
+						if (bol && c == '.')
+							d[k++] = '.';
+						if (c == '\n' && (i == 0 || src[i - 1] != '\r'))
+							d[k++] = '\r';
+						d[k++] = c;
+						bol = c == '\n';
+					}
+					if (k < 2 || d[k - 2] != '\r' || d[k - 1] != '\n') {
+						if (k > 0 && d[k - 1] == '\r') {
+							d[k++] = '\n';
+						} else {
+							d[k++] = '\r';
+							d[k++] = '\n';
+						}
+					}
+					if (flen == 0)
+						k = 0;
+					d[k++] = '.';
+					d[k++] = '\r';
+					d[k++] = '\n';
+					free((void *)pt.p);
+					pt.p = d;
+					pt.len = k;
+				}
 			} else if (t[1] == '=') {
 				/* C= N text: text (escapes, no CRLF added) N times */
 				char *end;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../decode/ipfrag.h"
@@ -298,6 +299,15 @@ pipeline_stats(struct pipeline *pl)
 		json_object_set_new(h, "rules", json_integer(hs.rules));
 		json_object_set_new(h, "patterns", json_integer(hs.patterns));
 		json_object_set_new(json_object_get(st, "detect"), "hyperscan", h);
+	}
+	{
+		struct rusage ru;
+		json_t *mem = json_object();
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			json_object_set_new(mem, "peak_rss_bytes",
+			    json_integer((json_int_t)ru.ru_maxrss * 1024));
+		json_object_set_new(st, "memory", mem);
 	}
 	if (pl->n > 1)
 		json_object_set_new(st, "workers", workers);

@@ -13,7 +13,8 @@ A case is a directory:
   expect     one Python expression per line, each must be true; names:
                events (all), smtp (smtp events), anomalies (anomaly names),
                alerts, stats (the stats object), rc (exit status),
-               stderr (text), g(obj, "a.b.0.c") path getter (None if absent)
+               stderr (text), g(obj, "a.b.0.c") path getter (None if absent),
+               sanitized (the binary is an ASan build: memory figures differ)
   README.md  which behaviour the case pins down
 Lines starting with '#' are comments.  Prints "N passed, N failed".
 """
@@ -111,6 +112,7 @@ def main():
         'stats': next((e.get('stats') for e in events
                        if e.get('event_type') == 'stats'), {}),
         'rc': rc, 'stderr': stderr, 'g': g, 'len': len, 'set': set,
+        'sanitized': b'__asan_init' in open(rh, 'rb').read(),
         'sorted': sorted, 'any': any, 'all': all,
     }
     for lineno, line in enumerate(open(os.path.join(case, 'expect')), 1):
