@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "capture/config.h"
+#include "capture/config_file.h"
 #include "capture/pipeline.h"
 #include "capture/source.h"
 #include "detect/detect.h"
@@ -62,6 +63,7 @@ usage(FILE *f)
 	    "                    files are one continuous capture\n"
 	    "  -i IFACE          capture live from an interface\n"
 	    "  -o PATH|-         write NDJSON events to PATH, '-' = stdout (default)\n"
+	    "  -c FILE           configuration file (docs/config.md)\n"
 	    "  --workers N       analysis cores (default: number of CPUs)\n"
 	    "  --smtp-ports L    ports parsed as SMTP (default 25,587,2525)\n"
 	    "  --no-sniff        do not look for SMTP banners on other ports\n"
@@ -109,8 +111,11 @@ main(int argc, char **argv)
 	const char *rule_files[RH_MAX_INPUTS];
 	unsigned nrules = 0;
 	int check_only = 0;
-	const char *default_rules = RH_DEFAULT_RULES;
+	const char *all_rules[RH_MAX_INPUTS];
+	unsigned nall = 0;
 	struct det_config dcfg;
+	struct relay_config relc;
+	struct config_file cf;
 	struct det_global *det = NULL;
 	unsigned ninputs = 0, i;
 	const char *iface = NULL, *outpath = "-";
@@ -124,6 +129,22 @@ main(int argc, char **argv)
 	char *end;
 
 	config_defaults(&cfg);
+	memset(&dcfg, 0, sizeof(dcfg));
+	memset(&cf, 0, sizeof(cf));
+	dcfg.default_rules = RH_DEFAULT_RULES;
+	config_file_defaults(&dcfg, &relc);
+	/* -c first, so that options on the command line override the file */
+	for (i = 1; i + 1 < (unsigned)argc; i++) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (config_file_load(argv[i + 1], &cf, &cfg, &dcfg, &relc,
+			    err, sizeof(err)) != 0) {
+				fprintf(stderr, "relayhound: %s\n", err);
+				config_file_free(&cf);
+				return 1;
+			}
+			break;
+		}
+	}
 	while ((c = getopt_long(argc, argv, "r:i:o:c:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -141,9 +162,7 @@ main(int argc, char **argv)
 			outpath = optarg;
 			break;
 		case 'c':
-			fprintf(stderr, "relayhound: -c %s: configuration files "
-			    "are not supported by this version\n", optarg);
-			return 2;
+			break; /* loaded before the other options */
 		case 'w':
 			v = strtol(optarg, &end, 10);
 			if (*end != '\0' || v < 1 || v > 64) {
@@ -193,7 +212,7 @@ main(int argc, char **argv)
 				check_only = 1;
 			break;
 		case 'D':
-			default_rules = NULL;
+			dcfg.default_rules = NULL;
 			break;
 		case 'S':
 			if (strcmp(optarg, "decode") == 0)
@@ -218,11 +237,12 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	memset(&dcfg, 0, sizeof(dcfg));
-	dcfg.rule_files = rule_files;
-	dcfg.n_rule_files = nrules;
-	dcfg.default_rules = default_rules;
-	dcfg.chain.skew_s = 3600;
+	for (i = 0; i < dcfg.n_rule_files && nall < RH_MAX_INPUTS; i++)
+		all_rules[nall++] = dcfg.rule_files[i];
+	for (i = 0; i < nrules && nall < RH_MAX_INPUTS; i++)
+		all_rules[nall++] = rule_files[i];
+	dcfg.rule_files = all_rules;
+	dcfg.n_rule_files = nall;
 	dcfg.max_open_msgs = cfg.flow.max_flows;
 	det = det_global_create(&dcfg, err, sizeof(err));
 	if (det == NULL) {
@@ -233,6 +253,7 @@ main(int argc, char **argv)
 		printf("relayhound: %u rules OK\n", det->rules != NULL ?
 		    det->rules->nrules : 0);
 		det_global_free(det);
+		config_file_free(&cf);
 		return 0;
 	}
 	cfg.det = det;
@@ -315,6 +336,7 @@ main(int argc, char **argv)
 	pipeline_destroy(g_pl);
 	g_pl = NULL;
 	det_global_free(det);
+	config_file_free(&cf);
 	if (sink_close(sink) != 0 && status == 0) {
 		fprintf(stderr, "relayhound: %s: close failed\n", outpath);
 		status = 1;

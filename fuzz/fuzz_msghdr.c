@@ -109,6 +109,13 @@ fuzz_compare(const struct msghdr_section *a, const struct msghdr_section *b)
 
 	FUZZ_CHECK(a->header_bytes == b->header_bytes);
 	FUZZ_CHECK(a->done == b->done);
+	/*
+	 * Which field an exhausted arena cuts depends on the sizes asked for,
+	 * and msghdr_room sizes its chunks from the run at hand, so the
+	 * stored bytes only have to agree while both arenas had room.
+	 */
+	if (a->arena->fails > 0 || b->arena->fails > 0)
+		return;
 	FUZZ_CHECK(a->capped == b->capped);
 	FUZZ_CHECK(a->nfields == b->nfields);
 	FUZZ_CHECK(a->bad_lines == b->bad_lines);
