@@ -889,7 +889,8 @@ check_1101(const struct received *rcv, unsigned n,
 		if (rcv[i].parsed && tz_mismatch(&rcv[i].date))
 			alert_add(out, 1101, (int)i, rcv[i].raw, rcv[i].date.zone_name);
 	if (tz_mismatch(date_hdr))
-		alert_add(out, 1101, -1, date_hdr->tz, date_hdr->zone_name);
+		alert_add(out, 1101, -1, date_hdr->raw.len ? date_hdr->raw :
+		    date_hdr->tz, date_hdr->zone_name);
 }
 
 static void
@@ -1081,7 +1082,8 @@ check_1108(const struct chain_config *cfg, const struct received *rcv,
 	}
 	if (date_hdr != NULL && date_hdr->valid && cap > 0 &&
 	    date_hdr->epoch > cap + skew)
-		alert_add(out, 1108, -1, date_hdr->tz, date_hdr->iso);
+		alert_add(out, 1108, -1, date_hdr->raw.len ? date_hdr->raw :
+		    date_hdr->tz, date_hdr->iso);
 }
 
 static void

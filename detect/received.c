@@ -623,6 +623,7 @@ mail_date_parse(struct bstr str, struct mail_date *d)
 	long rem;
 
 	memset(d, 0, sizeof(*d));
+	d->raw = str;
 	if (str.p == NULL)
 		return -1;
 	s.p = str.p;

@@ -43,6 +43,7 @@ struct mail_date {
 	int64_t epoch;           /* seconds since 1970 UTC */
 	char zone_name[8];       /* "EST", upper case, NUL-terminated */
 	struct bstr tz;          /* the zone text as written: "-0600 (EST)" */
+	struct bstr raw;         /* the whole date text given to the parser */
 	char iso[32];            /* "2002-07-30T21:11:11Z" */
 };
 

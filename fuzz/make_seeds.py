@@ -184,6 +184,17 @@ def pkt_seeds():
     s['frag6_pair'] = pmulti(DLT_IPV6, v6frags(data, 0x1234, 32))
     s['frag6_eth'] = pmulti(DLT_EN10MB, [eth(f, etype=0x86dd)
                                          for f in v6frags(data, 9, 16)])
+    hbh = v6ext(44)
+    s['frag6_hbh'] = pmulti(DLT_IPV6, [
+        ipv6(A6, B6, 0, hbh + v6frag(6, 0, True, 5) + data[:24]),
+        ipv6(A6, B6, 0, hbh + v6frag(6, 24, False, 5) + data[24:])])
+    # far offsets: each datagram claims ~60 KB, the 128 KiB table evicts
+    s['frag4_memcap'] = pmulti(DLT_RAW, [
+        ipv4(A4, B4, 6, b'M' * 8, ident=200 + i, df=False, mf=True,
+             frag=60000) for i in range(4)])
+    s['frag4_odd_len'] = pmulti(DLT_RAW, [
+        ipv4(A4, B4, 6, data[:21], ident=90, df=False, mf=True),
+        ipv4(A4, B4, 6, data[16:], ident=90, df=False, frag=16)])
     s['flow_dialogue'] = pmulti(DLT_RAW, [
         ipv4(A4, B4, 6, tcp(40000, 25, 999, 0, SYN, opts=TCPOPTS)),
         ipv4(B4, A4, 6, tcp(25, 40000, 1999, 1000, SYN | ACK,
@@ -391,6 +402,20 @@ def smtp_seeds():
         ('bytes', C, b'RCPT TO:<c@d>\r\nDATA\r\n'),
         ('bytes', S, b'250 ok\r\n354 go\r\n'),
         ('bytes', C, b'Subject: a\r\n\r\n.\r\n'), ('bytes', S, b'250 ok\r\n')])
+    s['queue_ids'] = sseed(0, hello + [
+        (C, b'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n'),
+        (S, b'250 ok\r\n250 ok\r\n354 go\r\n'),
+        (C, b'X: 1\r\n\r\n.\r\nMAIL FROM:<e@f>\r\nRCPT TO:<g@h>\r\n'
+         b'DATA\r\n'),
+        (S, b'250 OK id=1rAbCd-000123-Xy\r\n250 ok\r\n250 ok\r\n'
+         b'354 go\r\n'),
+        (C, b'X: 2\r\n\r\n.\r\n'),
+        (S, b'250 2.0.0 3A8F1C2D9 Message accepted for delivery\r\n')])
+    s['bdat_gap'] = sseed(0, hello + [
+        (C, b'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 300 LAST\r\n'
+         b'Subject: big\r\n\r\n'), ('gap', C, 100),
+        (C, b'y' * 50), ('gap', C, 200), (C, b'RSET\r\n'),
+        (S, b'250 ok\r\n250 ok\r\n250 queued as Z\r\n250 reset\r\n')])
     s['no_mail'] = sseed(0, [(S, BANNER), (C, b'EHLO \xff\xfe\x00bad\r\n'),
                              (S, b'250 hi\r\n'), (C, b'NOOP\r\nXYZZY\r\n'),
                              (S, b'250 ok\r\n502 unknown\r\n')])
