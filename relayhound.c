@@ -257,6 +257,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	cfg.det = det;
+	relc.home_net = dcfg.chain.home_net;
+	relc.n_home_net = dcfg.chain.n_home_net;
+	cfg.relay = &relc;
 	if (optind < argc) {
 		fprintf(stderr, "relayhound: unexpected argument '%s'\n",
 		    argv[optind]);

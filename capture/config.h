@@ -15,6 +15,7 @@
 #include "../decode/smtp.h"
 #include "../decode/tcp_reasm.h"
 #include "../detect/detect.h"
+#include "../detect/relay.h"
 
 #define CONFIG_MAX_PORTS 64
 
@@ -47,6 +48,7 @@ struct rh_config {
 	size_t ring_bytes;
 	uint32_t stats_interval;               /* seconds of packet time, 0 off */
 	const struct det_global *det;          /* rules and checks, or NULL */
+	const struct relay_config *relay;      /* open-relay logic, or NULL */
 };
 
 void config_defaults(struct rh_config *c);

@@ -757,7 +757,7 @@ config_file_defaults(struct det_config *dc, struct relay_config *relc)
 	relc->bulk_rcpt_limit = 50;
 	relc->bulk_tx_limit = 20;
 	relc->correlation_window = 3600;
-	relc->max_records = 65536;
+	relc->max_records = 16384;
 }
 
 static int

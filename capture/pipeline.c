@@ -53,6 +53,7 @@ struct pipeline {
 	struct ipfrag_table *frag;
 	struct pkt_counters dec;
 	struct evbuf out;           /* reader's events: decode anomalies, stats */
+	struct relay_bus *bus;      /* worker-to-worker records (relay) */
 	uint64_t decode_anom[ANOM_COUNT];
 	uint64_t ring_drops;        /* records that could not fit a ring */
 	uint64_t kernel_drops;
@@ -96,6 +97,7 @@ pipeline_worker_main(void *arg)
 		} else if (++spins < 128) {
 			__builtin_ia32_pause();
 		} else {
+			worker_idle(&pw->w);
 			struct timespec ts = { 0, 50000 };
 			nanosleep(&ts, NULL);
 		}
@@ -127,8 +129,17 @@ pipeline_create(const struct rh_config *cfg, struct sink *sink, char *err,
 		pipeline_destroy(pl);
 		return NULL;
 	}
+	if (cfg->relay != NULL && pl->n > 1) {
+		pl->bus = relay_bus_create(pl->n, 256);
+		if (pl->bus == NULL) {
+			snprintf(err, errlen, "out of memory (relay bus)");
+			pipeline_destroy(pl);
+			return NULL;
+		}
+	}
 	for (i = 0; i < pl->n; i++) {
-		if (worker_init(&pl->pw[i].w, i, cfg, sink, err, errlen) != 0) {
+		if (worker_init(&pl->pw[i].w, i, cfg, sink, pl->bus, err,
+		    errlen) != 0) {
 			pipeline_destroy(pl);
 			return NULL;
 		}
@@ -394,6 +405,8 @@ pipeline_destroy(struct pipeline *pl)
 		}
 		free(pl->pw);
 	}
+	if (pl->bus != NULL)
+		relay_bus_destroy(pl->bus);
 	if (pl->frag != NULL)
 		ipfrag_destroy(pl->frag);
 	evbuf_free(&pl->out);

@@ -38,6 +38,15 @@ struct worker_msg {
 	struct hseng_msg *m;
 	void *mem;
 	uint8_t open;
+	uint8_t has_body;
+	struct relay_digest dg;     /* body digest for RELAY_CONFIRMED */
+};
+
+enum worker_proxy_mode {
+	WORKER_PROXY_NONE = 0,      /* plain SMTP */
+	WORKER_PROXY_HANDSHAKE,     /* proxy handshake being read */
+	WORKER_PROXY_TUNNEL,        /* SMTP inside a granted tunnel */
+	WORKER_PROXY_DEAD,          /* refused, not a proxy, or not SMTP */
 };
 
 struct worker_app {
@@ -50,7 +59,10 @@ struct worker_app {
 	int8_t ef_server_dir;       /* roles ef was built with, -2 none */
 	int8_t server_dir;          /* from the last transaction, -1 unknown */
 	uint8_t encrypted;
+	uint8_t proxy_mode;         /* enum worker_proxy_mode */
+	uint8_t tunnel[2];          /* direction is inside the tunnel */
 	uint64_t bytes_seen;        /* stream bytes delivered, both ways */
+	struct proxy_state proxy;
 	_Alignas(16) uint8_t session_mem[];
 };
 
@@ -127,6 +139,7 @@ worker_msg_free(struct worker_app *app, struct worker_msg *wm)
 	wm->mem = NULL;
 	wm->m = NULL;
 	wm->open = 0;
+	wm->has_body = 0;
 	wm->tx_id = -1;
 	if (app->cur_msg == (int8_t)(wm - app->msgs))
 		app->cur_msg = -1;
@@ -165,14 +178,46 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 			wire.server_in_home_net = (uint8_t)det_cidr_match(
 			    cc->home_net, cc->n_home_net, ef->ipver, ef->dst);
 		}
+		unsigned n_det;
+
 		if (wm != NULL && wm->open) {
 			det_msg_end(w->det, wm->m);
 			wm->open = 0;
 		}
 		dr = det_tx(w->det, tx, wm != NULL ? wm->m : NULL, &wire);
+		n_det = dr->n_alerts;
+		if (w->relay != NULL) {
+			struct relay_wire rw;
+			unsigned k;
+
+			memset(&rw, 0, sizeof(rw));
+			rw.ipver = ef->ipver;
+			memcpy(rw.client_ip, ef->src, 16);
+			memcpy(rw.server_ip, ef->dst, 16);
+			rw.client_port = ef->sport;
+			rw.server_port = ef->dport;
+			rw.client_in_home_net = wire.client_in_home_net;
+			rw.server_in_home_net = wire.server_in_home_net;
+			rw.flow_id = ef->flow_id;
+			rw.ts_us = tx->ts_us;
+			if (wm != NULL && wm->has_body)
+				rw.body_digest = relay_digest_value(&wm->dg);
+			relay_tx(w->cfg->relay, w->relay, tx, dr, &rw, &w->rres);
+			if (app->proxy_mode == WORKER_PROXY_TUNNEL)
+				det_result_add(w->det, 1304, "PROXY_SMTP_TUNNEL",
+				    "open-relay", 1, 0);
+			for (k = 0; k < w->rres.n_alerts; k++) {
+				const struct relay_alert *ra = &w->rres.alerts[k];
+				det_result_add(w->det, ra->signature_id,
+				    ra->signature, ra->category, ra->severity, 1);
+			}
+		}
 		event_smtp(&w->out, ef, tx, &w->scratch, dr);
-		for (i = 0; i < dr->n_alerts; i++)
+		for (i = 0; i < n_det; i++)
 			event_alert(&w->out, ef, tx, &dr->alerts[i], dr);
+		for (i = 0; w->relay != NULL && i < w->rres.n_alerts; i++)
+			event_alert_relay(&w->out, ef, tx->ts_us, tx->tx_id, tx,
+			    &w->rres.alerts[i]);
 		if (wm != NULL)
 			worker_msg_free(app, wm);
 	} else {
@@ -230,6 +275,13 @@ worker_on_msg_data(void *u, const uint8_t *d, size_t n, int in_header)
 	wm = &app->msgs[app->cur_msg];
 	if (wm->open)
 		det_msg_data(app->w->det, wm->m, d, n, in_header);
+	if (!in_header && n > 0) {
+		if (!wm->has_body) {
+			relay_digest_init(&wm->dg);
+			wm->has_body = 1;
+		}
+		relay_digest_feed(&wm->dg, d, n);
+	}
 }
 
 static void
@@ -254,6 +306,82 @@ worker_on_smtp_anomaly(void *u, enum anom_id a, uint64_t ts_us)
 	event_anomaly(&app->w->out, worker_ef(app), ts_us, a, -1);
 }
 
+/*
+ * A flow that opened with a proxy handshake (HTTP CONNECT, SOCKS4/4a/5):
+ * PROXY_SMTP_TUNNEL is raised when the request names port 25 or 587,
+ * whether or not the proxy grants it; once granted, each direction's bytes
+ * after its handshake are the tunnelled SMTP dialogue and go to the parser
+ * like any other.  Returns how many of the bytes were handshake.
+ */
+static size_t
+worker_proxy_data(struct worker_app *app, int dir, const uint8_t *d,
+    uint32_t len, uint64_t ts_us)
+{
+	struct worker *w = app->w;
+	size_t off = 0, used;
+	enum proxy_result r;
+
+	if (app->proxy_mode == WORKER_PROXY_DEAD) {
+		w->ctr.proxy_dropped_bytes += len;
+		return len;
+	}
+	while (off <= len) {
+		used = 0;
+		r = proxy_feed(&app->proxy, dir == 0, d + off, len - off, &used);
+		off += used;
+		switch (r) {
+		case PROXY_REQUEST:
+			if (proxy_target_is_smtp(&app->proxy)) {
+				struct relay_alert ra;
+				struct bstr host = proxy_target_host(&app->proxy);
+
+				memset(&ra, 0, sizeof(ra));
+				ra.signature_id = 1304;
+				ra.signature = "PROXY_SMTP_TUNNEL";
+				ra.category = "open-relay";
+				ra.severity = 1;
+				ra.evidence_len = (uint32_t)snprintf(ra.evidence,
+				    sizeof(ra.evidence), "%s %.*s:%u",
+				    proxy_kind_name(proxy_kind(&app->proxy)), (int)host.len,
+				    (const char *)host.p,
+				    proxy_target_port(&app->proxy));
+				if (ra.evidence_len >= sizeof(ra.evidence))
+					ra.evidence_len = sizeof(ra.evidence) - 1;
+				if (w->det != NULL)
+					det_count_alert(w->det, 1304,
+					    "PROXY_SMTP_TUNNEL");
+				event_alert_relay(&w->out, worker_ef(app), ts_us,
+				    -1, NULL, &ra);
+			}
+			if (used == 0 && off >= len)
+				return len;
+			continue;
+		case PROXY_TUNNEL:
+			if (!proxy_target_is_smtp(&app->proxy)) {
+				app->proxy_mode = WORKER_PROXY_DEAD;
+				w->ctr.proxy_dropped_bytes += len - off;
+				return len;
+			}
+			if (app->proxy_mode != WORKER_PROXY_TUNNEL)
+				w->ctr.proxy_tunnels++;
+			app->proxy_mode = WORKER_PROXY_TUNNEL;
+			app->tunnel[dir] = 1;
+			return off;
+		case PROXY_MORE:
+		case PROXY_WAIT:
+			w->ctr.proxy_dropped_bytes += len - off;
+			return len;
+		case PROXY_NOT:
+		case PROXY_REFUSED:
+		default:
+			app->proxy_mode = WORKER_PROXY_DEAD;
+			w->ctr.proxy_dropped_bytes += len - off;
+			return len;
+		}
+	}
+	return len;
+}
+
 /* Reassembly callbacks for SMTP flows */
 
 static void
@@ -266,6 +394,16 @@ worker_on_data(void *u, int dir, const uint8_t *d, uint32_t len,
 	if (app->encrypted) {
 		app->w->ctr.encrypted_bytes += len;
 		return;
+	}
+	if (app->proxy_mode != WORKER_PROXY_NONE && !app->tunnel[dir]) {
+		size_t used = worker_proxy_data(app, dir, d, len, ts_us);
+
+		if (!app->tunnel[dir])
+			return;
+		d += used;
+		len -= (uint32_t)used;
+		if (len == 0)
+			return;
 	}
 	smtp_session_data(app->smtp, dir, d, len, ts_us);
 	if (smtp_session_encrypted(app->smtp))
@@ -416,9 +554,32 @@ static const struct tcp_reasm_out worker_discard_out = {
 	worker_discard_data, worker_discard_gap, worker_discard_anomaly, NULL
 };
 
+/* RELAY_CONFIRMED: written for the inbound flow, whichever worker owns it. */
+static void
+worker_on_confirm(void *u, const struct relay_confirmed *c)
+{
+	struct worker *w = u;
+	struct event_flow ef;
+
+	memset(&ef, 0, sizeof(ef));
+	ef.flow_id = c->flow_id;
+	ef.ipver = c->ipver;
+	memcpy(ef.src, c->client_ip, 16);
+	memcpy(ef.dst, c->server_ip, 16);
+	ef.sport = c->client_port;
+	ef.dport = c->server_port;
+	ef.sensor = w->cfg->sensor;
+	community_id_v1(c->ipver, c->client_ip, c->server_ip, 6, c->client_port,
+	    c->server_port, 0, ef.community_id);
+	if (w->det != NULL)
+		det_count_alert(w->det, c->alert.signature_id,
+		    c->alert.signature);
+	event_alert_relay(&w->out, &ef, c->ts_us, c->tx_id, NULL, &c->alert);
+}
+
 int
 worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
-    struct sink *sink, char *err, size_t errlen)
+    struct sink *sink, struct relay_bus *bus, char *err, size_t errlen)
 {
 	uint64_t nblocks;
 
@@ -440,6 +601,16 @@ worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
 			    "failed", id);
 			worker_destroy(w);
 			return -1;
+		}
+		if (cfg->relay != NULL) {
+			w->relay = relay_worker_create(cfg->relay, bus, id,
+			    worker_on_confirm, w);
+			if (w->relay == NULL) {
+				snprintf(err, errlen, "worker %u: relay set-up "
+				    "failed", id);
+				worker_destroy(w);
+				return -1;
+			}
 		}
 	}
 	if (w->flows == NULL || w->reasm == NULL || w->sessions == NULL ||
@@ -486,6 +657,19 @@ worker_sniff(struct worker *w, struct flow *f, int dir, const struct pkt *p)
 	enum smtp_sniff_result r;
 
 	r = smtp_sniff(p->payload, p->payload_len, dir == 1);
+	if (r != SMTP_SNIFF_YES && dir == 0 &&
+	    proxy_sniff(p->payload, p->payload_len)) {
+		f->app = worker_app_new(w, f);
+		if (f->app != NULL) {
+			struct worker_app *app = f->app;
+
+			app->proxy_mode = WORKER_PROXY_HANDSHAKE;
+			proxy_init(&app->proxy);
+			f->app_kind = FLOW_APP_SMTP;
+			w->ctr.proxy_flows++;
+			return;
+		}
+	}
 	if (r == SMTP_SNIFF_YES) {
 		f->app = worker_app_new(w, f);
 		if (f->app != NULL) {
@@ -608,6 +792,15 @@ worker_tick(struct worker *w, uint64_t ts_us)
 {
 	w->now_us = ts_us;
 	flow_table_expire(w->flows, ts_us, WORKER_EXPIRE_WORK);
+	if (w->relay != NULL)
+		relay_worker_tick(w->relay, ts_us);
+}
+
+void
+worker_idle(struct worker *w)
+{
+	if (w->relay != NULL)
+		relay_worker_poll(w->relay);
 }
 
 void
@@ -617,6 +810,8 @@ worker_finish(struct worker *w, uint64_t end_ts)
 		w->now_us = end_ts;
 	if (w->flows != NULL)
 		flow_table_drain(w->flows);
+	if (w->relay != NULL)
+		relay_worker_finish(w->relay);
 	evbuf_flush(&w->out);
 }
 
@@ -628,6 +823,8 @@ worker_destroy(struct worker *w)
 	if (w->reasm != NULL)
 		tcp_reasm_destroy(w->reasm);
 	arena_reset(&w->scratch);
+	if (w->relay != NULL)
+		relay_worker_destroy(w->relay);
 	det_worker_destroy(w->det);
 	pool_destroy(w->msgmem);
 	pool_destroy(w->sessions);

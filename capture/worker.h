@@ -19,6 +19,7 @@
 #include "../decode/pkt.h"
 #include "../decode/pool.h"
 #include "../decode/smtp.h"
+#include "../decode/proxy.h"
 #include "../decode/tcp_reasm.h"
 #include "../output/evbuf.h"
 #include "config.h"
@@ -31,6 +32,7 @@ struct worker_counters {
 	uint64_t encrypted_bytes;
 	uint64_t session_alloc_fail;
 	uint64_t msgmem_fail;
+	uint64_t proxy_flows, proxy_tunnels, proxy_dropped_bytes;
 	uint64_t anomalies[ANOM_COUNT];
 };
 
@@ -44,6 +46,8 @@ struct worker {
 	struct pool *scratch_blocks;
 	struct det_worker *det;     /* NULL when detection is off */
 	struct pool *msgmem;        /* per-message scan state */
+	struct relay_worker *relay; /* open-relay logic, NULL when off */
+	struct relay_result rres;   /* of the transaction being reported */
 	struct arena scratch;       /* per-event scratch (decoded values) */
 	struct evbuf out;
 	struct smtp_stats smtp;
@@ -54,7 +58,9 @@ struct worker {
 
 /* 0, or -1 with a reason in err. */
 int worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
-    struct sink *sink, char *err, size_t errlen);
+    struct sink *sink, struct relay_bus *bus, char *err, size_t errlen);
+/* The worker has nothing to do (its input ring is empty). */
+void worker_idle(struct worker *w);
 void worker_packet(struct worker *w, const struct pkt *p, uint32_t hash);
 /*
  * The reader's clock reached ts_us (called once per second of packet time,

@@ -61,6 +61,7 @@ enum cli_state {
 	C_H_V6END,
 	C_H_PORT,
 	C_H_VER,
+	C_H_REST,             /* lenient: the rest of the request line */
 	C_H_MINOR,
 	C_H_EOL,
 	C_H_EOL_CR,
@@ -258,7 +259,12 @@ cli_byte(struct proxy_state *st, uint8_t c)
 		break;
 	case C_H_PORT:
 		if (c == ' ' && d->cnt > 0) {
-			d->st = C_H_VER;
+			/*
+			 * Proxies and their abusers write odd request lines
+			 * ("CONNECT host:25 / HTTP/1.0" in the wild): the target
+			 * is what matters, the rest of the line is skipped.
+			 */
+			d->st = C_H_REST;
 			d->cnt = 0;
 		} else if (is_digit(c) && d->cnt < 5 &&
 		    (uint32_t)st->port * 10 + (c - '0') <= 65535) {
@@ -267,6 +273,20 @@ cli_byte(struct proxy_state *st, uint8_t c)
 		} else {
 			return STEP_BAD;
 		}
+		break;
+	case C_H_REST:
+		if (c == '\r') {
+			d->st = C_H_EOL_CR;
+			d->line = 0;
+			return STEP_CONT;
+		}
+		if (c == '\n') {
+			d->st = C_H_BOL;
+			d->line = 0;
+			return STEP_CONT;
+		}
+		if (c < 0x20 || c > 0x7e || ++d->cnt > PROXY_LINE_MAX)
+			return STEP_BAD;
 		break;
 	case C_H_VER:
 		if (c != (uint8_t)http_ver[d->cnt])

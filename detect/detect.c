@@ -41,6 +41,9 @@ struct det_worker {
 	uint64_t sigs_dropped;
 };
 
+static struct det_alert *det_alert_new(struct det_result *r);
+static void det_count(struct det_worker *w, int sid, const char *name);
+
 struct det_global *
 det_global_create(const struct det_config *cfg, char *err, size_t errlen)
 {
@@ -187,6 +190,29 @@ det_count(struct det_worker *w, int sid, const char *name)
 	w->sigs[w->nsigs].name = name;
 	w->sigs[w->nsigs].n = 1;
 	w->nsigs++;
+}
+
+void
+det_count_alert(struct det_worker *w, int sid, const char *name)
+{
+	det_count(w, sid, name);
+}
+
+void
+det_result_add(struct det_worker *w, int sid, const char *name,
+    const char *category, int severity, int count)
+{
+	struct det_alert *a = det_alert_new(&w->res);
+
+	if (count)
+		det_count(w, sid, name);
+	if (a == NULL)
+		return;
+	a->signature_id = sid;
+	a->signature = name;
+	a->category = category;
+	a->severity = severity;
+	a->hop = -1;
 }
 
 void

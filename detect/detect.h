@@ -100,6 +100,16 @@ void det_msg_end(struct det_worker *w, struct hseng_msg *m);
 const struct det_result *det_tx(struct det_worker *w, const struct smtp_tx *tx,
     struct hseng_msg *m, const struct det_wire *wire);
 
+/*
+ * Add an alert found by another module (open-relay logic) to the result
+ * of the last det_tx, so the transaction's `alerts` list and the counters
+ * include it; the caller writes its alert event itself.
+ */
+void det_result_add(struct det_worker *w, int sid, const char *name,
+    const char *category, int severity, int count);
+/* Count an alert raised outside any transaction (stats.detect.alerts). */
+void det_count_alert(struct det_worker *w, int sid, const char *name);
+
 /* Alerts by signature id, for stats.detect.alerts. */
 void det_worker_alert_counts(const struct det_worker *w,
     void (*fn)(void *u, int sid, const char *name, uint64_t n), void *u);

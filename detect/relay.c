@@ -1163,7 +1163,7 @@ relay_worker_create(const struct relay_config *cfg, struct relay_bus *bus,
 	w->fn = fn;
 	w->u = u;
 	w->window_s = cfg->correlation_window ? cfg->correlation_window : 3600;
-	cap = cfg->max_records ? cfg->max_records : 65536;
+	cap = cfg->max_records ? cfg->max_records : 16384;
 	if (tab_init(&w->in, cap) != 0 || tab_init(&w->out, cap) != 0) {
 		relay_worker_destroy(w);
 		return NULL;

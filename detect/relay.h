@@ -55,7 +55,7 @@
  *
  * Memory per worker: 2 x max_records x (256 + 8) bytes of records and
  * links plus 2 x 2 x buckets x 4 bytes of index (buckets = the power of two
- * >= max_records): about 36 MiB at the default 65536.  Bus:
+ * >= max_records): about 9 MiB at the default 16384.  Bus:
  * N x (N-1) x ring_slots x 256 bytes (3 MiB for 4 workers at 256 slots).
  * The per-server domain table: RELAY_SRV_MAX x RELAY_SRV_DOMAINS entries.
  *
@@ -114,7 +114,7 @@ struct relay_config {
 	uint32_t bulk_rcpt_limit;            /* default 50 (0: default) */
 	uint32_t bulk_tx_limit;              /* default 20 (0: default) */
 	uint32_t correlation_window;         /* seconds, default 3600 (0: d.) */
-	uint32_t max_records;                /* per worker, default 65536 */
+	uint32_t max_records;                /* per worker, default 16384 */
 };
 
 /* The `relay` object of events.md. */

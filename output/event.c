@@ -66,8 +66,8 @@ event_format_ts(uint64_t ts_us, char out[40])
 }
 
 /* inet_ntop of a 4- or 16-byte address into buf (at least 46 bytes). */
-static void
-event_fmt_ip(int ipver, const uint8_t *a, char *buf, size_t len)
+void
+event_format_ip(int ipver, const uint8_t *a, char *buf, size_t len)
 {
 	unsigned w[8];
 	int i, best = -1, bestlen = 0, cur = -1, curlen = 0;
@@ -120,7 +120,7 @@ event_set_ip(json_t *o, const char *key, int ipver, const uint8_t *a)
 {
 	char buf[64];
 
-	event_fmt_ip(ipver, a, buf, sizeof(buf));
+	event_format_ip(ipver, a, buf, sizeof(buf));
 	return json_object_set_new(o, key, json_string(buf));
 }
 

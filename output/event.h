@@ -23,6 +23,7 @@
 #include "../decode/pool.h"
 #include "../decode/smtp.h"
 #include "../detect/detect.h"
+#include "../detect/relay.h"
 #include "community_id.h"
 #include "evbuf.h"
 
@@ -43,6 +44,16 @@ struct event_flow {
  * start, before the workers run (the string is not copied).
  */
 void event_set_sensor(const char *sensor);
+
+/* An address as text (dotted quad or RFC 5952 IPv6). */
+void event_format_ip(int ipver, const uint8_t *a, char *buf, size_t len);
+
+/* An `alert` event for an open-relay/proxy/authentication detection, with
+ * the `relay` object when the alert has one; tx may be NULL (a proxy
+ * CONNECT seen before any SMTP), tx_id < 0 when there is none. */
+int event_alert_relay(struct evbuf *b, const struct event_flow *ef,
+    uint64_t ts_us, int64_t tx_id, const struct smtp_tx *tx,
+    const struct relay_alert *ra);
 
 /* Format microseconds since the epoch as the contract's timestamp. */
 void event_format_ts(uint64_t ts_us, char out[40]);

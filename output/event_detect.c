@@ -206,3 +206,104 @@ event_alert(struct evbuf *b, const struct event_flow *ef,
 	json_decref(o);
 	return err;
 }
+
+static void
+ed_ip(json_t *o, const char *k, int ver, const uint8_t *a)
+{
+	char buf[64];
+
+	event_format_ip(ver, a, buf, sizeof(buf));
+	json_object_set_new(o, k, json_string(buf));
+}
+
+int
+event_alert_relay(struct evbuf *b, const struct event_flow *ef,
+    uint64_t ts_us, int64_t tx_id, const struct smtp_tx *tx,
+    const struct relay_alert *ra)
+{
+	json_t *o, *a, *sm, *rl, *to;
+	const struct msghdr_field *f;
+	uint32_t i;
+	int err = 0;
+
+	o = event_new("alert", ts_us, ef);
+	if (o == NULL) {
+		b->dropped++;
+		return -1;
+	}
+	a = json_object();
+	err |= json_object_set_new(o, "alert", a);
+	if (a != NULL) {
+		err |= json_object_set_new(a, "signature_id",
+		    json_integer(ra->signature_id));
+		err |= json_object_set_new(a, "signature",
+		    json_string(ra->signature));
+		err |= json_object_set_new(a, "category",
+		    json_string(ra->category));
+		err |= json_object_set_new(a, "severity",
+		    json_integer(ra->severity));
+		err |= jstr_set(a, "evidence", ra->evidence, ra->evidence_len);
+	}
+	sm = json_object();
+	err |= json_object_set_new(o, "smtp", sm);
+	if (sm != NULL && tx_id >= 0)
+		err |= json_object_set_new(sm, "tx_id", json_integer(tx_id));
+	if (sm != NULL && tx != NULL) {
+		if (tx->has_mail_from)
+			err |= jstr_set(sm, "mail_from", tx->mail_from.p,
+			    tx->mail_from.len);
+		to = json_array();
+		for (i = 0; to != NULL && tx->rcpt != NULL &&
+		    i < tx->rcpt_count; i++)
+			json_array_append_new(to, jstr_from_bytes(
+			    tx->rcpt[i].addr.p, tx->rcpt[i].addr.len));
+		err |= json_object_set_new(sm, "rcpt_to", to);
+		if (tx->hdr != NULL) {
+			json_t *em = json_object();
+
+			err |= json_object_set_new(o, "email", em);
+			f = msghdr_find(tx->hdr, "Message-ID", 0);
+			if (em != NULL && f != NULL)
+				jstr_set(em, "message_id", f->value.p,
+				    f->value.len);
+			f = msghdr_find(tx->hdr, "Subject", 0);
+			if (em != NULL && f != NULL)
+				jstr_set(em, "subject", f->value.p, f->value.len);
+		}
+	}
+	if (ra->has_relay) {
+		const struct relay_info *ri = &ra->relay;
+
+		rl = json_object();
+		err |= json_object_set_new(o, "relay", rl);
+		if (rl != NULL) {
+			ed_ip(rl, "server_ip", ri->ipver, ri->server_ip);
+			ed_ip(rl, "client_ip", ri->ipver, ri->client_ip);
+			jstr_set(rl, "foreign_rcpt", ri->foreign_rcpt,
+			    strnlen(ri->foreign_rcpt, sizeof(ri->foreign_rcpt)));
+			jstr_set(rl, "local_domains_assumed",
+			    ri->local_domains_assumed,
+			    strnlen(ri->local_domains_assumed,
+			    sizeof(ri->local_domains_assumed)));
+			json_object_set_new(rl, "confirmed",
+			    json_boolean(ri->confirmed));
+			if (ri->confirmed) {
+				json_object_set_new(rl, "outbound_flow_id",
+				    json_integer((json_int_t)
+				    (ri->outbound_flow_id & 0x7fffffffffffffffull)));
+				ed_ip(rl, "outbound_dest_ip", ri->ipver,
+				    ri->outbound_dest_ip);
+				json_object_set_new(rl, "delay_s",
+				    json_real(ri->delay_s));
+			}
+		}
+	}
+	if (err) {
+		json_decref(o);
+		b->dropped++;
+		return -1;
+	}
+	err = evbuf_put(b, o);
+	json_decref(o);
+	return err;
+}

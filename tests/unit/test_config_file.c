@@ -106,7 +106,7 @@ test_empty(void)
 		CHECK_EQ_INT(a.relc.bulk_rcpt_limit, 50);
 		CHECK_EQ_INT(a.relc.bulk_tx_limit, 20);
 		CHECK_EQ_INT(a.relc.correlation_window, 3600);
-		CHECK_EQ_INT(a.relc.max_records, 65536);
+		CHECK_EQ_INT(a.relc.max_records, 16384);
 		CHECK(a.relc.local_domains == NULL);
 		CHECK_EQ_INT(a.cf.default_rules, -1);
 		config_file_free(&a.cf);

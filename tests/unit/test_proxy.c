@@ -324,12 +324,29 @@ test_http(void)
 		    "HTTP_CONNECT") == 0);
 	}
 
+	/* the rest of the request line is not checked: the target is what
+	 * matters ("CONNECT host:25 / HTTP/1.0" is seen in the wild) */
+	{
+		static const char *odd[] = {
+			"CONNECT mailin03.example.de:25 / HTTP/1.0\r\n\r\n",
+			"CONNECT mx.example.org:25 HTTP/2.0\r\n\r\n",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+			memset(&cv, 0, sizeof(cv));
+			add(&cv, 1, odd[i], strlen(odd[i]));
+			CHECK(run_all(&cv, &o));
+			CHECK_EQ_INT(o.not, 0);
+			CHECK_EQ_INT(o.req, 1);
+		}
+	}
+
 	/* malformed requests */
 	{
 		static const char *bad[] = {
 			"CONNECT mx.example.org HTTP/1.1\r\n\r\n",
 			"CONNECT mx.example.org:70000 HTTP/1.1\r\n\r\n",
-			"CONNECT mx.example.org:25 HTTP/2.0\r\n\r\n",
 			"CONNECT :25 HTTP/1.1\r\n\r\n",
 			"CONNECT a:b@mx:25 HTTP/1.1\r\n\r\n",
 			"CONNECT mx:25 HTTP/1.1\rX\r\n\r\n",
