@@ -107,26 +107,27 @@ msghdr_set_memfail(struct msghdr_section *h)
 }
 
 /* Make room for `n` more bytes of the current field; returns bytes usable. */
-static size_t
-msghdr_room(struct msghdr_section *h, size_t n)
+/*
+ * Grow the line store when it is full.  Growth happens only when the
+ * current chunk is completely used and its new size depends only on the
+ * bytes already stored, never on how many bytes this call brings, so the
+ * same header gives the same chunks (and hits the same caps) however the
+ * stream was cut into segments.  Returns 0, or -1 (truncated: a cap or the
+ * arena ran out).
+ */
+static int
+msghdr_grow(struct msghdr_section *h)
 {
-	size_t part, need, sz, room;
+	size_t part, sz, room;
 	uint8_t *nb;
 
-	if (h->line != NULL && h->line_alloc - h->line_len >= n)
-		return n;
-	part = h->line_len - h->cur_start;
+	part = h->line != NULL ? h->line_len - h->cur_start : 0;
 	room = msghdr_block_room(h->arena);
 	if (part >= room) {
 		h->cur_flags |= CF_TRUNC;
-		return 0;
+		return -1;
 	}
-	need = part + n;
-	if (need > room) {
-		need = room;
-		h->cur_flags |= CF_TRUNC;
-	}
-	sz = need * 2;
+	sz = part * 2;
 	if (sz < MSGHDR_CHUNK_MIN)
 		sz = MSGHDR_CHUNK_MIN;
 	if (sz > room)
@@ -135,7 +136,7 @@ msghdr_room(struct msghdr_section *h, size_t n)
 	if (nb == NULL) {
 		h->cur_flags |= CF_TRUNC;
 		msghdr_set_memfail(h);
-		return 0;
+		return -1;
 	}
 	if (part > 0)
 		memcpy(nb, h->line + h->cur_start, part);
@@ -143,14 +144,14 @@ msghdr_room(struct msghdr_section *h, size_t n)
 	h->line_alloc = (uint32_t)sz;
 	h->line_len = (uint32_t)part;
 	h->cur_start = 0;
-	return need - part;
+	return 0;
 }
 
 /* Store bytes of the current line, within the caps. */
 static void
 msghdr_put(struct msghdr_section *h, const uint8_t *p, size_t n)
 {
-	size_t allowed, got;
+	size_t allowed, k;
 
 	if (n == 0 || (h->cur_flags & (CF_BAD | CF_TRUNC)))
 		return;
@@ -159,17 +160,21 @@ msghdr_put(struct msghdr_section *h, const uint8_t *p, size_t n)
 	if (n > allowed) {
 		n = allowed;
 		h->cur_flags |= CF_TRUNC;
-		if (n == 0)
-			return;
 	}
-	got = msghdr_room(h, n);
-	if (got < n)
-		n = got;
-	if (n == 0)
-		return;
-	memcpy(h->line + h->line_len, p, n);
-	h->line_len += (uint32_t)n;
-	h->stored_bytes += (uint32_t)n;
+	while (n > 0) {
+		if (h->line == NULL || h->line_len == h->line_alloc) {
+			if (msghdr_grow(h) != 0)
+				return;
+		}
+		k = h->line_alloc - h->line_len;
+		if (k > n)
+			k = n;
+		memcpy(h->line + h->line_len, p, k);
+		h->line_len += (uint32_t)k;
+		h->stored_bytes += (uint32_t)k;
+		p += k;
+		n -= k;
+	}
 }
 
 static void
