@@ -157,7 +157,8 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 		app->server_dir = (int8_t)tx->server_dir;
 	/* a flow that never carried a byte of SMTP (evicted or timed out
 	 * between pure ACKs) has nothing to report */
-	if (app->bytes_seen == 0 && !tx->has_mail_from &&
+	if ((app->bytes_seen == 0 || (app->proxy_mode != WORKER_PROXY_NONE &&
+	    app->proxy_mode != WORKER_PROXY_TUNNEL)) && !tx->has_mail_from &&
 	    tx->rcpt_total == 0 && !tx->has_data)
 		return;
 	if (w->det != NULL) {
