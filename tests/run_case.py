@@ -18,9 +18,11 @@ A case is a directory:
   README.md  which behaviour the case pins down
 Lines starting with '#' are comments.  Prints "N passed, N failed".
 """
+import atexit
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,6 +78,7 @@ def main():
     name = os.path.basename(case.rstrip('/'))
     passed = failed = 0
     tmp = tempfile.mkdtemp(prefix='rhcase-')
+    atexit.register(shutil.rmtree, tmp, True)
     pcaps = []
     if os.path.exists(os.path.join(case, 'gen')):
         args = shlex.split(open(os.path.join(case, 'gen')).read())

@@ -14,7 +14,8 @@ relayhound runs once, and the alerts are counted per signature per corpus
 folder and per class (era by the message's Date year: modern >= 2010, old
 before; kind: ham / spam / phish / test by folder and file name).
 
-The wire detections (1201-1203) and RCVD_FOR_NOT_RECIPIENT (1107) compare
+The wire detections (1201-1203), RCVD_FOR_NOT_RECIPIENT (1107) and the
+envelope-based relay checks (1301-1305, 1402) compare
 the headers with the replay envelope and TCP peer, which are not the ones
 the message really travelled with: they are listed apart as replay
 artefacts, not false positives.
@@ -27,14 +28,16 @@ usage: replay_corpus.py [RELAYHOUND [RHGEN [CORPUS]]]   (defaults: build/...)
 """
 import collections
 import email.utils
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
-ARTEFACTS = {1107, 1201, 1202, 1203}
+ARTEFACTS = {1107, 1201, 1202, 1203, 1301, 1302, 1303, 1305, 1402}
 # a fixed capture time after every corpus message (1108 compares with it)
 START = '2026-11-01T00:00:00Z'
 BASE_PORT = 20000
@@ -121,6 +124,8 @@ def main():
         return 1
 
     tmp = tempfile.mkdtemp(prefix='rhreplay-')
+
+    atexit.register(shutil.rmtree, tmp, True)
     scripts, meta = [], {}
     for i, path in enumerate(files):
         folder = os.path.relpath(path, corpus).split(os.sep)[0]

@@ -9,10 +9,12 @@ signal: under the sanitizer build a memory error aborts), every output line
 must be a JSON object, and the final stats event must be there.  Prints
 "N passed, N failed".
 """
+import atexit
 import json
 import os
 import random
 import struct
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,6 +81,7 @@ def mutate(rng, data):
 def main():
     rh, rhgen, scripts = sys.argv[1], sys.argv[2], sys.argv[3]
     tmp = tempfile.mkdtemp(prefix='rhmut-')
+    atexit.register(shutil.rmtree, tmp, True)
     bases = []
     for name, extra in [('basic.smtp', []), ('pipelining.smtp', ['--mss', '40']),
                         ('bdat.smtp', ['--vlan', '7']), ('multi.smtp', ['--frag', '64']),
