@@ -43,6 +43,7 @@ enum cf_key {
 	K_BULK_TX, K_CORR_WINDOW, K_MAX_RECORDS, K_SKEW, K_RULES,
 	K_DEFAULT_RULES, K_MAX_FLOWS, K_REASM_MEMCAP, K_SESSION_MEMCAP,
 	K_FRAG_MEMCAP, K_T_NEW, K_T_EST, K_T_CLOSED, K_T_FRAG, K_STATS,
+	K_LISTS,
 	K__COUNT,
 };
 
@@ -74,6 +75,7 @@ static const struct cf_row rows[K__COUNT] = {
 	[K_LOCAL_DOMAINS] = { "local_domains", CF_DOMAINS, 0, RELAY_MAX_DOMAINS },
 	[K_SERVERS] = { "servers", CF_SERVERS, 0, RELAY_MAX_SERVERS },
 	[K_AUTHSERV] = { "authserv_ids", CF_IDS, 0, DET_MAX_AUTHSERV },
+	[K_LISTS] = { "mailing_lists", CF_IDS, 0, 256 },
 	[K_BULK_RCPT] = { "relay.bulk_rcpt_limit", CF_UINT, 1, 1000000 },
 	[K_BULK_TX] = { "relay.bulk_tx_limit", CF_UINT, 1, 1000000 },
 	[K_CORR_WINDOW] = { "relay.correlation_window", CF_DUR, 1, WEEK },
@@ -513,6 +515,9 @@ get_ids(struct ld *l, const yaml_node_t *n, const struct cf_row *r)
 {
 	struct config_file *cf = l->cf;
 	yaml_node_item_t *it, *e;
+	int lists = r == &rows[K_LISTS];
+	char ***dst = lists ? &cf->mailing_lists : &cf->authserv_ids;
+	unsigned *nd = lists ? &cf->n_mailing_lists : &cf->n_authserv_ids;
 
 	if (get_seq(l, n, r->name, &it, &e) < 0)
 		return -1;
@@ -521,8 +526,7 @@ get_ids(struct ld *l, const yaml_node_t *n, const struct cf_row *r)
 		    (unsigned long long)r->max);
 	if (it == e)
 		return 0;
-	if ((cf->authserv_ids = calloc((size_t)(e - it), sizeof(char *))) ==
-	    NULL)
+	if ((*dst = calloc((size_t)(e - it), sizeof(char *))) == NULL)
 		return fail(l, n, "out of memory");
 	for (; it < e; it++) {
 		const yaml_node_t *in = node(l, *it);
@@ -533,14 +537,17 @@ get_ids(struct ld *l, const yaml_node_t *n, const struct cf_row *r)
 		for (p = s; *p != '\0'; p++)
 			if ((unsigned char)*p <= ' ' || *p == ';' ||
 			    (unsigned char)*p >= 0x7f)
-				return fail(l, in, "authserv_ids: '%s' must be "
-				    "printable ASCII without spaces or ';'", s);
+				return fail(l, in, "%s: '%s' must be printable "
+				    "ASCII without spaces or ';'", r->name, s);
 		if (strlen(s) > 255)
-			return fail(l, in, "authserv_ids: longer than 255 "
-			    "characters");
-		if ((cf->authserv_ids[cf->n_authserv_ids] = strdup(s)) == NULL)
+			return fail(l, in, "%s: longer than 255 characters",
+			    r->name);
+		if (((*dst)[*nd] = strdup(s)) == NULL)
 			return fail(l, in, "out of memory");
-		cf->n_authserv_ids++;
+		if (lists)
+			for (char *q = (*dst)[*nd]; *q != '\0'; q++)
+				*q = (char)tolower((unsigned char)*q);
+		(*nd)++;
 	}
 	return 0;
 }
@@ -663,6 +670,7 @@ apply(struct ld *l, enum cf_key k, const yaml_node_t *v)
 		    &cf->n_local_domains);
 	case K_SERVERS: return get_servers(l, v, r);
 	case K_AUTHSERV: return get_ids(l, v, r);
+	case K_LISTS: return get_ids(l, v, r);
 	case K_BULK_RCPT: l->relc.bulk_rcpt_limit = (uint32_t)u; return 0;
 	case K_BULK_TX: l->relc.bulk_tx_limit = (uint32_t)u; return 0;
 	case K_CORR_WINDOW: l->relc.correlation_window = (uint32_t)u; return 0;
@@ -788,6 +796,10 @@ finish(struct ld *l)
 		l->dc.authserv_ids = (const char *const *)cf->authserv_ids;
 		l->dc.n_authserv_ids = cf->n_authserv_ids;
 	}
+	if (l->seen[K_LISTS]) {
+		l->dc.chain.lists = (const char *const *)cf->mailing_lists;
+		l->dc.chain.n_lists = cf->n_mailing_lists;
+	}
 	if (cf->default_rules == 0)
 		l->dc.default_rules = NULL;
 	if (cf->n_rule_paths > 0) {
@@ -903,6 +915,7 @@ config_file_free(struct config_file *cf)
 		free_strv(cf->servers[i].domains, cf->servers[i].n_domains);
 	free(cf->servers);
 	free_strv(cf->authserv_ids, cf->n_authserv_ids);
+	free_strv(cf->mailing_lists, cf->n_mailing_lists);
 	free_strv(cf->rule_paths, cf->n_rule_paths);
 	free(cf->rule_files);
 	memset(cf, 0, sizeof(*cf));

@@ -50,6 +50,8 @@ struct config_file {
 	unsigned n_servers;
 	char **authserv_ids;
 	unsigned n_authserv_ids;
+	char **mailing_lists;       /* declared lists (1107 look-alike) */
+	unsigned n_mailing_lists;
 	char **rule_paths;               /* the file's rules, resolved */
 	unsigned n_rule_paths;
 	const char **rule_files;         /* dc's previous files + rule_paths */

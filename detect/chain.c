@@ -1034,9 +1034,33 @@ check_1106(const struct chain_config *cfg, const struct received *rcv,
 	}
 }
 
+/* A `for` address the site declared as a mailing list (address or domain):
+ * its expansion sends the message on to members that were never RCPT TO. */
+static int
+for_is_declared_list(const struct chain_config *cfg, struct bstr a)
+{
+	unsigned i, k;
+	uint32_t at = a.len;
+
+	if (cfg == NULL)
+		return 0;
+	for (k = 0; k < a.len; k++)
+		if (a.p[k] == '@')
+			at = k;
+	for (i = 0; i < cfg->n_lists; i++) {
+		const char *l = cfg->lists[i];
+		struct bstr part = strchr(l, '@') != NULL ? a :
+		    (at < a.len ? bstr_make(a.p + at + 1, a.len - at - 1) : a);
+
+		if (bstr_ieq(part, l))
+			return 1;
+	}
+	return 0;
+}
+
 static void
-check_1107_1203(const struct received *rcv, unsigned n, int obs,
-    const struct chain_wire *w, struct chain_result *out)
+check_1107_1203(const struct chain_config *cfg, const struct received *rcv,
+    unsigned n, int obs, const struct chain_wire *w, struct chain_result *out)
 {
 	unsigned i;
 
@@ -1044,7 +1068,8 @@ check_1107_1203(const struct received *rcv, unsigned n, int obs,
 		return;
 	for (i = (unsigned)obs; i < n; i++) {
 		const struct received *r = &rcv[i];
-		if (!r->parsed || !for_checkable(r->for_addr))
+		if (!r->parsed || !for_checkable(r->for_addr) ||
+		    for_is_declared_list(cfg, r->for_addr))
 			continue;
 		if (w->n_rcpt_all > 0 &&
 		    !rcpt_listed(r->for_addr, w->rcpt_all, w->n_rcpt_all))
@@ -1297,7 +1322,7 @@ chain_check(const struct chain_config *cfg, const struct received *rcv,
 	check_1103_1104(rcv, n_rcv, out);
 	check_1105(rcv, n_rcv, obs, wire, out);
 	check_1106(cfg, rcv, n_rcv, out);
-	check_1107_1203(rcv, n_rcv, obs, wire, out);
+	check_1107_1203(cfg, rcv, n_rcv, obs, wire, out);
 	check_1108(cfg, rcv, n_rcv, date_hdr, wire, out);
 	check_1109(cfg, rcv, n_rcv, obs, out);
 	check_1110(rcv, n_rcv, out);

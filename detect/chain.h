@@ -52,6 +52,10 @@ struct chain_config {
 	const struct chain_cidr *trusted;     /* forwarders/load balancers */
 	unsigned n_trusted;
 	uint32_t skew_s;                      /* date skew allowance, 3600 */
+	const char *const *lists;             /* declared mailing lists:
+	                                       * "list@domain" or a list
+	                                       * server's domain, lower case */
+	unsigned n_lists;
 };
 
 /* What the tap saw for the transaction that carried the message. */

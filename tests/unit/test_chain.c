@@ -17,7 +17,7 @@ static struct arena ar;
 static struct received R[16];
 static unsigned NR;
 static struct chain_result res;
-static struct chain_config cfg = { NULL, 0, NULL, 0, 3600 };
+static struct chain_config cfg = { NULL, 0, NULL, 0, 3600, NULL, 0 };
 
 static void
 reset(void)
