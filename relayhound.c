@@ -75,7 +75,7 @@ usage(FILE *f)
 	    "  --reasm-memcap B  bytes of out-of-order data per worker (256m)\n"
 	    "  --session-memcap B bytes of SMTP strings per worker (512m)\n"
 	    "  --stage S         benchmark: stop each packet after decode, flow,\n"
-	    "                    reasm or full (default full)\n"
+	    "                    reasm or smtp (no detections), or full\n"
 	    "  -h, --help        this text\n");
 }
 
@@ -221,11 +221,13 @@ main(int argc, char **argv)
 				cfg.stage = RH_STAGE_FLOW;
 			else if (strcmp(optarg, "reasm") == 0)
 				cfg.stage = RH_STAGE_REASM;
+			else if (strcmp(optarg, "smtp") == 0)
+				cfg.stage = RH_STAGE_SMTP;
 			else if (strcmp(optarg, "full") == 0)
 				cfg.stage = RH_STAGE_FULL;
 			else {
 				fprintf(stderr, "relayhound: --stage %s: want "
-				    "decode, flow, reasm or full\n", optarg);
+				    "decode, flow, reasm, smtp or full\n", optarg);
 				return 2;
 			}
 			break;
@@ -256,10 +258,13 @@ main(int argc, char **argv)
 		config_file_free(&cf);
 		return 0;
 	}
-	cfg.det = det;
+	/* --stage smtp measures everything but the detections */
+	if (cfg.stage != RH_STAGE_SMTP)
+		cfg.det = det;
 	relc.home_net = dcfg.chain.home_net;
 	relc.n_home_net = dcfg.chain.n_home_net;
-	cfg.relay = &relc;
+	if (cfg.stage != RH_STAGE_SMTP)
+		cfg.relay = &relc;
 	if (optind < argc) {
 		fprintf(stderr, "relayhound: unexpected argument '%s'\n",
 		    argv[optind]);

@@ -27,7 +27,8 @@ enum rh_stage {
 	RH_STAGE_DECODE = 0,     /* read and decode, no dispatch */
 	RH_STAGE_FLOW,           /* + flow table lookup */
 	RH_STAGE_REASM,          /* + TCP reassembly (bytes discarded) */
-	RH_STAGE_FULL,           /* + SMTP, headers, events */
+	RH_STAGE_SMTP,           /* + SMTP, headers, events; no detection */
+	RH_STAGE_FULL,           /* + rules (Hyperscan), chain, relay checks */
 };
 
 struct rh_config {

@@ -727,7 +727,7 @@ worker_packet(struct worker *w, const struct pkt *p, uint32_t hash)
 			return;
 		}
 	}
-	if (w->cfg->stage != RH_STAGE_FULL) {
+	if (w->cfg->stage < RH_STAGE_SMTP) {
 		if (w->cfg->stage == RH_STAGE_REASM)
 			tcp_reasm_packet(w->reasm, &f->tcp, dir, p,
 			    &worker_discard_out);
