@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "../decode/ipfrag.h"
+#include "../decode/msghdr.h"
 #include "../output/evbuf.h"
 #include "../output/event.h"
 #include "ring.h"
@@ -103,6 +104,8 @@ pipeline_worker_main(void *arg)
 		}
 	}
 	worker_finish(&pw->w, pw->end_ts);
+	/* the iconv descriptors this thread cached for RFC 2047 */
+	msghdr_decode_release();
 	return NULL;
 }
 
@@ -348,6 +351,7 @@ pipeline_finish(struct pipeline *pl)
 		}
 	} else {
 		worker_finish(&pl->pw[0].w, pl->last_ts);
+		msghdr_decode_release();
 	}
 	evbuf_flush(&pl->out);
 	st = pipeline_stats(pl);

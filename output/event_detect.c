@@ -131,14 +131,53 @@ event_alerts_brief(const struct det_result *r)
 	return arr;
 }
 
+/* The transaction context every alert carries (events.md): smtp.tx_id,
+ * mail_from, rcpt_to and the email's message_id and subject. */
+static int
+ed_tx_context(json_t *o, int64_t tx_id, const struct smtp_tx *tx)
+{
+	const struct msghdr_field *f;
+	json_t *sm, *em, *to;
+	uint32_t i;
+	int err = 0;
+
+	sm = json_object();
+	err |= json_object_set_new(o, "smtp", sm);
+	if (sm == NULL)
+		return -1;
+	if (tx_id >= 0)
+		err |= json_object_set_new(sm, "tx_id", json_integer(tx_id));
+	if (tx == NULL)
+		return err;
+	if (tx->has_mail_from)
+		err |= jstr_set(sm, "mail_from", tx->mail_from.p,
+		    tx->mail_from.len);
+	to = json_array();
+	for (i = 0; to != NULL && tx->rcpt != NULL && i < tx->rcpt_count; i++)
+		json_array_append_new(to, jstr_from_bytes(tx->rcpt[i].addr.p,
+		    tx->rcpt[i].addr.len));
+	err |= json_object_set_new(sm, "rcpt_to", to);
+	if (tx->hdr == NULL)
+		return err;
+	em = json_object();
+	err |= json_object_set_new(o, "email", em);
+	if (em == NULL)
+		return -1;
+	f = msghdr_find(tx->hdr, "Message-ID", 0);
+	if (f != NULL)
+		err |= jstr_set(em, "message_id", f->value.p, f->value.len);
+	f = msghdr_find(tx->hdr, "Subject", 0);
+	if (f != NULL)
+		err |= jstr_set(em, "subject", f->value.p, f->value.len);
+	return err;
+}
+
 int
 event_alert(struct evbuf *b, const struct event_flow *ef,
     const struct smtp_tx *tx, const struct det_alert *al,
     const struct det_result *r)
 {
-	json_t *o, *a, *sm, *em, *to;
-	const struct msghdr_field *f;
-	uint32_t i;
+	json_t *o, *a;
 	int err = 0;
 
 	(void)r;
@@ -172,31 +211,7 @@ event_alert(struct evbuf *b, const struct event_flow *ef,
 		if (al->nat)
 			err |= json_object_set_new(a, "nat", json_true());
 	}
-	sm = json_object();
-	err |= json_object_set_new(o, "smtp", sm);
-	if (sm != NULL) {
-		err |= json_object_set_new(sm, "tx_id", json_integer(tx->tx_id));
-		if (tx->has_mail_from)
-			err |= jstr_set(sm, "mail_from", tx->mail_from.p,
-			    tx->mail_from.len);
-		to = json_array();
-		for (i = 0; to != NULL && tx->rcpt != NULL &&
-		    i < tx->rcpt_count; i++)
-			json_array_append_new(to, jstr_from_bytes(
-			    tx->rcpt[i].addr.p, tx->rcpt[i].addr.len));
-		err |= json_object_set_new(sm, "rcpt_to", to);
-	}
-	if (tx->hdr != NULL) {
-		em = json_object();
-		err |= json_object_set_new(o, "email", em);
-		f = msghdr_find(tx->hdr, "Message-ID", 0);
-		if (em != NULL && f != NULL)
-			err |= jstr_set(em, "message_id", f->value.p,
-			    f->value.len);
-		f = msghdr_find(tx->hdr, "Subject", 0);
-		if (em != NULL && f != NULL)
-			err |= jstr_set(em, "subject", f->value.p, f->value.len);
-	}
+	err |= ed_tx_context(o, tx->tx_id, tx);
 	if (err) {
 		json_decref(o);
 		b->dropped++;
@@ -221,9 +236,7 @@ event_alert_relay(struct evbuf *b, const struct event_flow *ef,
     uint64_t ts_us, int64_t tx_id, const struct smtp_tx *tx,
     const struct relay_alert *ra)
 {
-	json_t *o, *a, *sm, *rl, *to;
-	const struct msghdr_field *f;
-	uint32_t i;
+	json_t *o, *a, *rl;
 	int err = 0;
 
 	o = event_new("alert", ts_us, ef);
@@ -244,33 +257,7 @@ event_alert_relay(struct evbuf *b, const struct event_flow *ef,
 		    json_integer(ra->severity));
 		err |= jstr_set(a, "evidence", ra->evidence, ra->evidence_len);
 	}
-	sm = json_object();
-	err |= json_object_set_new(o, "smtp", sm);
-	if (sm != NULL && tx_id >= 0)
-		err |= json_object_set_new(sm, "tx_id", json_integer(tx_id));
-	if (sm != NULL && tx != NULL) {
-		if (tx->has_mail_from)
-			err |= jstr_set(sm, "mail_from", tx->mail_from.p,
-			    tx->mail_from.len);
-		to = json_array();
-		for (i = 0; to != NULL && tx->rcpt != NULL &&
-		    i < tx->rcpt_count; i++)
-			json_array_append_new(to, jstr_from_bytes(
-			    tx->rcpt[i].addr.p, tx->rcpt[i].addr.len));
-		err |= json_object_set_new(sm, "rcpt_to", to);
-		if (tx->hdr != NULL) {
-			json_t *em = json_object();
-
-			err |= json_object_set_new(o, "email", em);
-			f = msghdr_find(tx->hdr, "Message-ID", 0);
-			if (em != NULL && f != NULL)
-				jstr_set(em, "message_id", f->value.p,
-				    f->value.len);
-			f = msghdr_find(tx->hdr, "Subject", 0);
-			if (em != NULL && f != NULL)
-				jstr_set(em, "subject", f->value.p, f->value.len);
-		}
-	}
+	err |= ed_tx_context(o, tx_id, tx);
 	if (ra->has_relay) {
 		const struct relay_info *ri = &ra->relay;
 
