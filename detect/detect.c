@@ -362,7 +362,11 @@ det_tx(struct det_worker *w, const struct smtp_tx *tx, struct hseng_msg *m,
 	r->n_rcv = r->n_rcv_total = 0;
 	r->n_alerts = r->n_alerts_dropped = 0;
 	r->has_authres = 0;
-	memset(&r->chain, 0, sizeof(r->chain));
+	/* chain_check clears the whole 33 KB result itself; without a header
+	 * section it is not called, so only what readers look at is reset */
+	r->chain.n_alerts = 0;
+	memset(&r->chain.origin, 0, sizeof(r->chain.origin));
+	memset(&r->chain.injection, 0, sizeof(r->chain.injection));
 	r->chain.origin.hop = r->chain.injection.hop = -1;
 	r->chain.observed_hop = -1;
 
