@@ -58,7 +58,7 @@ stats_worker(const struct worker *w)
 	struct flow_stats fl;
 	struct tcp_reasm_stats ts;
 	struct pool_stats ps, bs;
-	json_t *o = json_object(), *x, *an, *al;
+	json_t *o = json_object(), *x, *an, *al, *rl;
 	unsigned i;
 
 	flow_stats_get(w->flows, &fl);
@@ -130,6 +130,24 @@ stats_worker(const struct worker *w)
 		det_worker_alert_counts(w->det, stats_alert_count, al);
 	json_object_set_new(x, "alerts", al);
 	SET(x, "message_state_alloc_failed", w->ctr.msgmem_fail);
+	if (w->relay != NULL) {
+		struct relay_stats rs;
+
+		relay_worker_stats(w->relay, &rs);
+		rl = json_object();
+		SET(rl, "inbound_published", rs.inbound_published);
+		SET(rl, "inbound_received", rs.inbound_received);
+		SET(rl, "outbound_recorded", rs.outbound_recorded);
+		SET(rl, "confirmed", rs.confirmed);
+		SET(rl, "expired", rs.expired);
+		SET(rl, "evicted", rs.evicted);
+		SET(rl, "context_lost", rs.context_lost);
+		SET(rl, "ring_full_waits", rs.ring_full_waits);
+		SET(rl, "servers_evicted", rs.servers_evicted);
+		SET(rl, "inbound_in_table", rs.inbound_in_table);
+		SET(rl, "outbound_in_table", rs.outbound_in_table);
+		json_object_set_new(x, "relay", rl);
+	}
 	json_object_set_new(o, "detect", x);
 
 	x = json_object();

@@ -218,7 +218,7 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 			event_alert(&w->out, ef, tx, &dr->alerts[i], dr);
 		for (i = 0; w->relay != NULL && i < w->rres.n_alerts; i++)
 			event_alert_relay(&w->out, ef, tx->ts_us, tx->tx_id, tx,
-			    &w->rres.alerts[i]);
+			    NULL, &w->rres.alerts[i]);
 		if (wm != NULL)
 			worker_msg_free(app, wm);
 	} else {
@@ -352,7 +352,7 @@ worker_proxy_data(struct worker_app *app, int dir, const uint8_t *d,
 					det_count_alert(w->det, 1304,
 					    "PROXY_SMTP_TUNNEL");
 				event_alert_relay(&w->out, worker_ef(app), ts_us,
-				    -1, NULL, &ra);
+				    -1, NULL, NULL, &ra);
 			}
 			if (used == 0 && off >= len)
 				return len;
@@ -575,7 +575,8 @@ worker_on_confirm(void *u, const struct relay_confirmed *c)
 	if (w->det != NULL)
 		det_count_alert(w->det, c->alert.signature_id,
 		    c->alert.signature);
-	event_alert_relay(&w->out, &ef, c->ts_us, c->tx_id, NULL, &c->alert);
+	event_alert_relay(&w->out, &ef, c->ts_us, c->tx_id, NULL, c->ctx,
+	    &c->alert);
 }
 
 int

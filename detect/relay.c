@@ -17,7 +17,8 @@
  * expiry pops from the oldest, the cap evicts the oldest) indexed by two
  * chained hash indexes (Message-ID key, body key).  A candidate found via
  * the body index is accepted only when one side lacks a Message-ID, so a
- * pair is never reported twice.  Rings: fixed 256-byte slots, free-running
+ * pair is never reported twice.  Rings: fixed slots (a 256-byte record and
+ * its 1.3 KB transaction context), free-running
  * positions, a release store per record (these records are rare: one per
  * 1301).  A producer facing a full ring drains its own incoming rings while
  * it waits, so two workers publishing to each other cannot deadlock.
@@ -29,6 +30,7 @@
 #include "relay.h"
 
 #include <sched.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@
 #define RELAY_KIND_IN 1
 #define RELAY_KIND_OUT 2
 #define RELAY_DOM 96
+#define RELAY_CTX_CHUNK 256u
 
 struct relay_rec {
 	uint64_t key_mid, key_body;
@@ -53,8 +56,14 @@ struct relay_rec {
 };
 _Static_assert(sizeof(struct relay_rec) == 256, "relay_rec is 256 bytes");
 
+/* What travels on the bus: an INBOUND record and its transaction. */
+struct relay_msg {
+	struct relay_rec rec;
+	struct relay_txctx ctx;
+};
+
 struct relay_ring {
-	struct relay_rec *slot;
+	struct relay_msg *slot;
 	size_t mask;
 	_Alignas(64) _Atomic size_t head;
 	size_t tail_cache;
@@ -74,6 +83,11 @@ struct relay_bus {
 
 struct relay_tab {
 	struct relay_rec *rec;
+	struct relay_txctx **ctx;            /* inbound table only: chunks of
+					        RELAY_CTX_CHUNK slots, made
+					        on first use */
+	uint32_t n_ctx_chunks;
+	uint64_t ctx_lost;                   /* no memory for a chunk */
 	uint32_t *next_mid, *next_body;
 	uint32_t *bkt_mid, *bkt_body;
 	uint32_t cap, mask, head, count;
@@ -820,10 +834,64 @@ check_1402(const struct smtp_tx *tx, const struct relay_wire *wire,
 	alert_done(a, off);
 }
 
+/* ---- the inbound transaction's context ---- */
+
+static uint16_t
+ctx_put(char *dst, size_t cap, struct bstr v)
+{
+	size_t n = v.len < cap ? v.len : cap;
+
+	if (n > 0)
+		memcpy(dst, v.p, n);
+	return (uint16_t)n;
+}
+
+void
+relay_txctx_fill(struct relay_txctx *ctx, const struct smtp_tx *tx)
+{
+	const struct msghdr_field *f;
+	uint32_t i, n;
+
+	memset(ctx, 0, offsetof(struct relay_txctx, mail_from));
+	ctx->rcpt_count = tx->rcpt_count;
+	if (tx->has_mail_from) {
+		ctx->has_mail_from = 1;
+		ctx->mail_from_len = ctx_put(ctx->mail_from,
+		    sizeof(ctx->mail_from), tx->mail_from);
+	}
+	for (i = 0; tx->rcpt != NULL && i < tx->rcpt_count; i++) {
+		n = tx->rcpt[i].addr.len;
+		if ((size_t)ctx->rcpts_len + 2 + n > sizeof(ctx->rcpts))
+			break;
+		ctx->rcpts[ctx->rcpts_len] = (uint8_t)(n & 0xff);
+		ctx->rcpts[ctx->rcpts_len + 1] = (uint8_t)(n >> 8);
+		if (n > 0)
+			memcpy(ctx->rcpts + ctx->rcpts_len + 2,
+			    tx->rcpt[i].addr.p, n);
+		ctx->rcpts_len = (uint16_t)(ctx->rcpts_len + 2 + n);
+		ctx->rcpt_stored++;
+	}
+	if (tx->hdr == NULL)
+		return;
+	ctx->has_hdr = 1;
+	f = msghdr_find(tx->hdr, "Message-ID", 0);
+	if (f != NULL) {
+		ctx->has_message_id = 1;
+		ctx->message_id_len = ctx_put(ctx->message_id,
+		    sizeof(ctx->message_id), f->value);
+	}
+	f = msghdr_find(tx->hdr, "Subject", 0);
+	if (f != NULL) {
+		ctx->has_subject = 1;
+		ctx->subject_len = ctx_put(ctx->subject, sizeof(ctx->subject),
+		    f->value);
+	}
+}
+
 /* ---- tables ---- */
 
 static int
-tab_init(struct relay_tab *t, uint32_t cap)
+tab_init(struct relay_tab *t, uint32_t cap, int with_ctx)
 {
 	uint32_t b = 16, i;
 
@@ -833,6 +901,12 @@ tab_init(struct relay_tab *t, uint32_t cap)
 	t->cap = cap;
 	t->mask = b - 1;
 	t->rec = calloc(cap, sizeof(*t->rec));
+	if (with_ctx) {
+		t->n_ctx_chunks = (cap + RELAY_CTX_CHUNK - 1) / RELAY_CTX_CHUNK;
+		t->ctx = calloc(t->n_ctx_chunks, sizeof(*t->ctx));
+		if (t->ctx == NULL)
+			return -1;
+	}
 	t->next_mid = malloc(sizeof(uint32_t) * cap);
 	t->next_body = malloc(sizeof(uint32_t) * cap);
 	t->bkt_mid = malloc(sizeof(uint32_t) * b);
@@ -848,7 +922,12 @@ tab_init(struct relay_tab *t, uint32_t cap)
 static void
 tab_free(struct relay_tab *t)
 {
+	uint32_t i;
+
+	for (i = 0; t->ctx != NULL && i < t->n_ctx_chunks; i++)
+		free(t->ctx[i]);
 	free(t->rec);
+	free(t->ctx);
 	free(t->next_mid);
 	free(t->next_body);
 	free(t->bkt_mid);
@@ -884,7 +963,8 @@ tab_pop(struct relay_tab *t)
 
 /* Returns 1 when the oldest record had to be evicted. */
 static int
-tab_add(struct relay_tab *t, const struct relay_rec *r)
+tab_add(struct relay_tab *t, const struct relay_rec *r,
+    const struct relay_txctx *ctx)
 {
 	uint32_t s;
 	int ev = 0;
@@ -895,6 +975,16 @@ tab_add(struct relay_tab *t, const struct relay_rec *r)
 	}
 	s = (t->head + t->count) % t->cap;
 	t->rec[s] = *r;
+	if (t->ctx != NULL) {
+		struct relay_txctx **c = &t->ctx[s / RELAY_CTX_CHUNK];
+
+		if (*c == NULL)
+			*c = calloc(RELAY_CTX_CHUNK, sizeof(**c));
+		if (*c == NULL)
+			t->ctx_lost++;
+		else if (ctx != NULL)
+			(*c)[s % RELAY_CTX_CHUNK] = *ctx;
+	}
 	t->count++;
 	t->next_mid[s] = t->next_body[s] = RELAY_NIL;
 	if (r->key_mid != 0) {
@@ -906,6 +996,15 @@ tab_add(struct relay_tab *t, const struct relay_rec *r)
 		t->bkt_body[r->key_body & t->mask] = s;
 	}
 	return ev;
+}
+
+/* The context of inbound slot s; NULL when it could not be kept. */
+static const struct relay_txctx *
+tab_ctx(const struct relay_tab *t, uint32_t s)
+{
+	if (t->ctx == NULL || t->ctx[s / RELAY_CTX_CHUNK] == NULL)
+		return NULL;
+	return &t->ctx[s / RELAY_CTX_CHUNK][s % RELAY_CTX_CHUNK];
 }
 
 static int
@@ -930,7 +1029,7 @@ pair_ok(const struct relay_worker *w, const struct relay_rec *in,
 
 static void
 emit(struct relay_worker *w, const struct relay_rec *in,
-    const struct relay_rec *out)
+    const struct relay_txctx *ctx, const struct relay_rec *out)
 {
 	struct relay_confirmed c;
 	struct relay_alert *a = &c.alert;
@@ -974,6 +1073,7 @@ emit(struct relay_worker *w, const struct relay_rec *in,
 	c.inbound_ts_us = in->ts_us;
 	c.ts_us = out->ts_us;
 	c.outbound_tx_id = out->tx_id;
+	c.ctx = ctx;
 	w->st.confirmed++;
 	if (w->fn != NULL)
 		w->fn(w->u, &c);
@@ -981,10 +1081,12 @@ emit(struct relay_worker *w, const struct relay_rec *in,
 
 /* Look up the other table for pairs with the new record r. */
 static void
-match_new(struct relay_worker *w, const struct relay_rec *r)
+match_new(struct relay_worker *w, const struct relay_rec *r,
+    const struct relay_txctx *rctx)
 {
 	const struct relay_tab *t = r->kind == RELAY_KIND_IN ? &w->out : &w->in;
 	const struct relay_rec *o, *in, *out;
+	const struct relay_txctx *ctx;
 	uint32_t s;
 
 	if (r->key_mid != 0)
@@ -995,8 +1097,9 @@ match_new(struct relay_worker *w, const struct relay_rec *r)
 				continue;
 			in = r->kind == RELAY_KIND_IN ? r : o;
 			out = r->kind == RELAY_KIND_IN ? o : r;
+			ctx = r->kind == RELAY_KIND_IN ? rctx : tab_ctx(t, s);
 			if (pair_ok(w, in, out))
-				emit(w, in, out);
+				emit(w, in, ctx, out);
 		}
 	if (r->key_body != 0)
 		for (s = t->bkt_body[r->key_body & t->mask]; s != RELAY_NIL;
@@ -1007,18 +1110,20 @@ match_new(struct relay_worker *w, const struct relay_rec *r)
 				continue;    /* Message-IDs decide */
 			in = r->kind == RELAY_KIND_IN ? r : o;
 			out = r->kind == RELAY_KIND_IN ? o : r;
+			ctx = r->kind == RELAY_KIND_IN ? rctx : tab_ctx(t, s);
 			if (pair_ok(w, in, out))
-				emit(w, in, out);
+				emit(w, in, ctx, out);
 		}
 }
 
 static void
-insert(struct relay_worker *w, const struct relay_rec *r)
+insert(struct relay_worker *w, const struct relay_rec *r,
+    const struct relay_txctx *ctx)
 {
 	struct relay_tab *t = r->kind == RELAY_KIND_IN ? &w->in : &w->out;
 
-	match_new(w, r);
-	if (tab_add(t, r))
+	match_new(w, r, ctx);
+	if (tab_add(t, r, ctx))
 		w->st.evicted++;
 }
 
@@ -1084,7 +1189,7 @@ bus_drain(struct relay_worker *w)
 {
 	struct relay_bus *b = w->bus;
 	struct relay_ring *r;
-	struct relay_rec rec;
+	struct relay_msg m;
 	size_t head, tail;
 	unsigned from;
 
@@ -1097,18 +1202,19 @@ bus_drain(struct relay_worker *w)
 		head = atomic_load_explicit(&r->head, memory_order_acquire);
 		tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 		while (tail != head) {
-			rec = r->slot[tail & r->mask];
+			m = r->slot[tail & r->mask];
 			tail++;
 			atomic_store_explicit(&r->tail, tail,
 			    memory_order_release);
 			w->st.inbound_received++;
-			insert(w, &rec);
+			insert(w, &m.rec, &m.ctx);
 		}
 	}
 }
 
 static void
-bus_publish(struct relay_worker *w, const struct relay_rec *rec)
+bus_publish(struct relay_worker *w, const struct relay_rec *rec,
+    const struct relay_txctx *ctx)
 {
 	struct relay_bus *b = w->bus;
 	struct relay_ring *r;
@@ -1136,7 +1242,8 @@ bus_publish(struct relay_worker *w, const struct relay_rec *rec)
 			else
 				sched_yield();
 		}
-		r->slot[head & r->mask] = *rec;
+		r->slot[head & r->mask].rec = *rec;
+		r->slot[head & r->mask].ctx = *ctx;
 		atomic_store_explicit(&r->head, head + 1, memory_order_release);
 	}
 	w->st.inbound_published++;
@@ -1164,7 +1271,7 @@ relay_worker_create(const struct relay_config *cfg, struct relay_bus *bus,
 	w->u = u;
 	w->window_s = cfg->correlation_window ? cfg->correlation_window : 3600;
 	cap = cfg->max_records ? cfg->max_records : 16384;
-	if (tab_init(&w->in, cap) != 0 || tab_init(&w->out, cap) != 0) {
+	if (tab_init(&w->in, cap, 1) != 0 || tab_init(&w->out, cap, 0) != 0) {
 		relay_worker_destroy(w);
 		return NULL;
 	}
@@ -1267,6 +1374,7 @@ relay_worker_stats(const struct relay_worker *w, struct relay_stats *st)
 	*st = w->st;
 	st->inbound_in_table = w->in.count;
 	st->outbound_in_table = w->out.count;
+	st->context_lost = w->in.ctx_lost;
 }
 
 /* ---- per transaction ---- */
@@ -1309,6 +1417,7 @@ relay_tx(const struct relay_config *cfg, struct relay_worker *w,
 {
 	struct relay_local L;
 	struct relay_rec rec;
+	struct relay_txctx ctx;
 	char frcpt[256] = "";
 	uint64_t mid, ts, before;
 	int r1301, confirmed = 0;
@@ -1342,16 +1451,17 @@ relay_tx(const struct relay_config *cfg, struct relay_worker *w,
 			cpy(rec.foreign_rcpt, sizeof(rec.foreign_rcpt), frcpt);
 			cpy(rec.assumed, sizeof(rec.assumed),
 			    L.configured ? "" : L.assumed_list);
+			relay_txctx_fill(&ctx, tx);
 			before = w->st.confirmed;
-			insert(w, &rec);
+			insert(w, &rec, &ctx);
 			confirmed |= w->st.confirmed != before;
-			bus_publish(w, &rec);
+			bus_publish(w, &rec, &ctx);
 		}
 		if (!wire->server_in_home_net) {
 			rec.kind = RELAY_KIND_OUT;
 			rec.foreign_rcpt[0] = rec.assumed[0] = '\0';
 			before = w->st.confirmed;
-			insert(w, &rec);
+			insert(w, &rec, NULL);
 			confirmed |= w->st.confirmed != before;
 			w->st.outbound_recorded++;
 		}

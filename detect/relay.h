@@ -40,7 +40,8 @@
  * relay.outbound_dest_ip name the outbound flow; timestamp = outbound
  * transaction time; delay_s = t_out - t_in.  foreign_rcpt and
  * local_domains_assumed travel in the record, cut to RELAY_REC_RCPT-1 and
- * RELAY_REC_ASSUMED-1 bytes.
+ * RELAY_REC_ASSUMED-1 bytes; the inbound transaction's MAIL FROM, RCPTs,
+ * Message-ID and Subject travel beside it (struct relay_txctx, cut).
  *
  * Expiry uses packet time, never the wall clock.  Each worker publishes its
  * clock (max tick time) in an atomic on relay_worker_tick, after all its
@@ -54,9 +55,12 @@
  * timestamps that go backwards can lose a match.
  *
  * Memory per worker: 2 x max_records x (256 + 8) bytes of records and
- * links plus 2 x 2 x buckets x 4 bytes of index (buckets = the power of two
- * >= max_records): about 9 MiB at the default 16384.  Bus:
- * N x (N-1) x ring_slots x 256 bytes (3 MiB for 4 workers at 256 slots).
+ * links, max_records x sizeof(struct relay_txctx) (1.3 KB) of inbound
+ * context (allocated in chunks of 256 as records arrive), plus
+ * 2 x 2 x buckets x 4 bytes of index (buckets = the power of two >=
+ * max_records): 9 MiB at the default 16384 before any inbound record, 30
+ * MiB with a full inbound table.  Bus:
+ * N x (N-1) x ring_slots x 1.5 KB (4.5 MiB for 4 workers at 256 slots).
  * The per-server domain table: RELAY_SRV_MAX x RELAY_SRV_DOMAINS entries.
  *
  * Calls, all on the worker's own thread unless said otherwise:
@@ -156,6 +160,29 @@ struct relay_wire {
 	uint64_t body_digest;                /* relay_digest_value, 0 none */
 };
 
+/*
+ * The inbound transaction's context that the 1302 event carries (events.md:
+ * every alert has its transaction's mail_from, rcpt_to, message_id and
+ * subject).  Raw bytes with lengths, each cut to its buffer; rcpts holds as
+ * many whole addresses as fit (each a 2-byte little-endian length and the
+ * bytes), in transaction order, rcpt_stored of rcpt_count.
+ */
+#define RELAY_CTX_STR 256
+#define RELAY_CTX_RCPTS 500
+struct relay_txctx {
+	uint32_t rcpt_count;
+	uint16_t rcpt_stored, rcpts_len;
+	uint16_t mail_from_len, message_id_len, subject_len;
+	uint8_t has_mail_from, has_hdr, has_message_id, has_subject;
+	char mail_from[RELAY_CTX_STR];
+	char message_id[RELAY_CTX_STR];
+	char subject[RELAY_CTX_STR];
+	uint8_t rcpts[RELAY_CTX_RCPTS];
+};
+
+/* Fill ctx from a finished transaction (used by relay_tx for INBOUND). */
+void relay_txctx_fill(struct relay_txctx *ctx, const struct smtp_tx *tx);
+
 /* A 1302, with the INBOUND flow the event is written for. */
 struct relay_confirmed {
 	struct relay_alert alert;            /* relay.confirmed = 1 */
@@ -167,6 +194,7 @@ struct relay_confirmed {
 	uint64_t inbound_ts_us;
 	uint64_t ts_us;                      /* event time: the outbound tx */
 	uint32_t outbound_tx_id;
+	const struct relay_txctx *ctx;       /* the inbound transaction's */
 };
 
 typedef void (*relay_confirm_fn)(void *u, const struct relay_confirmed *c);
@@ -190,6 +218,9 @@ struct relay_stats {
 	uint64_t evicted;                    /* dropped by max_records */
 	uint64_t ring_full_waits;
 	uint64_t servers_evicted;            /* learning table */
+	uint64_t context_lost;               /* inbound tx context not kept
+					        (no memory): a 1302 without
+					        its smtp/email fields */
 	uint32_t inbound_in_table, outbound_in_table;
 };
 

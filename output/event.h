@@ -50,10 +50,12 @@ void event_format_ip(int ipver, const uint8_t *a, char *buf, size_t len);
 
 /* An `alert` event for an open-relay/proxy/authentication detection, with
  * the `relay` object when the alert has one; tx may be NULL (a proxy
- * CONNECT seen before any SMTP), tx_id < 0 when there is none. */
+ * CONNECT seen before any SMTP), tx_id < 0 when there is none.  A 1302
+ * has no smtp_tx at hand: ctx (the inbound transaction's copy) gives its
+ * fields then; ctx is used only when tx is NULL and may be NULL too. */
 int event_alert_relay(struct evbuf *b, const struct event_flow *ef,
     uint64_t ts_us, int64_t tx_id, const struct smtp_tx *tx,
-    const struct relay_alert *ra);
+    const struct relay_txctx *ctx, const struct relay_alert *ra);
 
 /* Format microseconds since the epoch as the contract's timestamp. */
 void event_format_ts(uint64_t ts_us, char out[40]);

@@ -172,6 +172,49 @@ ed_tx_context(json_t *o, int64_t tx_id, const struct smtp_tx *tx)
 	return err;
 }
 
+/* The same context from a 1302's copy of the inbound transaction. */
+static int
+ed_ctx_context(json_t *o, int64_t tx_id, const struct relay_txctx *c)
+{
+	json_t *sm, *em, *to;
+	uint32_t i, off = 0, n;
+	int err = 0;
+
+	sm = json_object();
+	err |= json_object_set_new(o, "smtp", sm);
+	if (sm == NULL)
+		return -1;
+	if (tx_id >= 0)
+		err |= json_object_set_new(sm, "tx_id", json_integer(tx_id));
+	if (c->has_mail_from)
+		err |= jstr_set(sm, "mail_from", c->mail_from,
+		    c->mail_from_len);
+	to = json_array();
+	for (i = 0; to != NULL && i < c->rcpt_stored; i++) {
+		if (off + 2u > c->rcpts_len)
+			break;
+		n = (uint32_t)c->rcpts[off] | (uint32_t)c->rcpts[off + 1] << 8;
+		if (off + 2u + n > c->rcpts_len)
+			break;
+		json_array_append_new(to, jstr_from_bytes(
+		    (const char *)c->rcpts + off + 2, n));
+		off += 2u + n;
+	}
+	err |= json_object_set_new(sm, "rcpt_to", to);
+	if (!c->has_hdr)
+		return err;
+	em = json_object();
+	err |= json_object_set_new(o, "email", em);
+	if (em == NULL)
+		return -1;
+	if (c->has_message_id)
+		err |= jstr_set(em, "message_id", c->message_id,
+		    c->message_id_len);
+	if (c->has_subject)
+		err |= jstr_set(em, "subject", c->subject, c->subject_len);
+	return err;
+}
+
 int
 event_alert(struct evbuf *b, const struct event_flow *ef,
     const struct smtp_tx *tx, const struct det_alert *al,
@@ -234,7 +277,7 @@ ed_ip(json_t *o, const char *k, int ver, const uint8_t *a)
 int
 event_alert_relay(struct evbuf *b, const struct event_flow *ef,
     uint64_t ts_us, int64_t tx_id, const struct smtp_tx *tx,
-    const struct relay_alert *ra)
+    const struct relay_txctx *ctx, const struct relay_alert *ra)
 {
 	json_t *o, *a, *rl;
 	int err = 0;
@@ -257,7 +300,10 @@ event_alert_relay(struct evbuf *b, const struct event_flow *ef,
 		    json_integer(ra->severity));
 		err |= jstr_set(a, "evidence", ra->evidence, ra->evidence_len);
 	}
-	err |= ed_tx_context(o, tx_id, tx);
+	if (tx == NULL && ctx != NULL)
+		err |= ed_ctx_context(o, tx_id, ctx);
+	else
+		err |= ed_tx_context(o, tx_id, tx);
 	if (ra->has_relay) {
 		const struct relay_info *ri = &ra->relay;
 

@@ -557,6 +557,7 @@ test_1402(void)
 
 struct sink {
 	struct relay_confirmed c[MAXC];
+	struct relay_txctx ctx[MAXC];        /* c[i].ctx points here */
 	int n;
 };
 
@@ -565,8 +566,13 @@ on_confirm(void *u, const struct relay_confirmed *c)
 {
 	struct sink *s = u;
 
-	if (s->n < MAXC)
+	if (s->n < MAXC) {
 		s->c[s->n] = *c;
+		if (c->ctx != NULL) {
+			s->ctx[s->n] = *c->ctx;
+			s->c[s->n].ctx = &s->ctx[s->n];
+		}
+	}
 	s->n++;
 }
 
@@ -642,6 +648,50 @@ check_confirm(const struct relay_confirmed *c, uint64_t in_flow,
 	CHECK_EQ_INT(c->client_port, 40000);
 	CHECK_EQ_INT(c->server_port, 25);
 	CHECK(c->alert.evidence_len > 0);
+	/* the inbound transaction's fields, for the event */
+	CHECK(c->ctx != NULL);
+	if (c->ctx == NULL)
+		return;
+	CHECK(c->ctx->has_mail_from && c->ctx->mail_from_len == 12 &&
+	    memcmp(c->ctx->mail_from, "a@sender.org", 12) == 0);
+	CHECK_EQ_INT(c->ctx->rcpt_count, 1);
+	CHECK_EQ_INT(c->ctx->rcpt_stored, 1);
+	CHECK(c->ctx->rcpts_len == 19 && c->ctx->rcpts[0] == 17 &&
+	    memcmp(c->ctx->rcpts + 2, "victim@gmail.test", 17) == 0);
+	CHECK(c->ctx->has_hdr && !c->ctx->has_subject);
+}
+
+/* relay_txctx_fill cuts long values and keeps whole addresses only. */
+static void
+test_txctx(void)
+{
+	struct txb t;
+	struct relay_txctx c;
+	char from[600], hdr[1200];
+	char rcpts[1024];
+	size_t off = 0;
+	int i;
+
+	memset(from, 'f', sizeof(from));
+	memcpy(from + 590, "@x.test", 8);
+	for (i = 0; i < 8; i++)
+		off += (size_t)snprintf(rcpts + off, sizeof(rcpts) - off,
+		    "%s%0100d@r.test=250", i ? " " : "", i);
+	snprintf(hdr, sizeof(hdr), "Subject: %0400d\r\nMessage-ID: <m@x>\r\n"
+	    "\r\n", 7);
+	mktx(&t, S_BANNER, "h.test", from, rcpts, hdr, 10);
+	relay_txctx_fill(&c, &t.tx);
+	CHECK_EQ_INT(c.mail_from_len, RELAY_CTX_STR);
+	CHECK_EQ_INT(c.rcpt_count, 8);
+	CHECK_EQ_INT(c.rcpt_stored, 4);      /* 4 x (2 + 107) fit in 500 */
+	CHECK_EQ_INT(c.rcpts_len, 4 * 109);
+	CHECK(c.has_subject && c.subject_len == RELAY_CTX_STR);
+	CHECK(c.has_message_id && c.message_id_len == 5 &&
+	    memcmp(c.message_id, "<m@x>", 5) == 0);
+	mktx(&t, NULL, "h.test", "", "a@b=250", NULL, 0);
+	t.tx.has_mail_from = 0;
+	relay_txctx_fill(&c, &t.tx);
+	CHECK(!c.has_mail_from && !c.has_hdr && c.rcpt_stored == 1);
 }
 
 /* 1 worker, steps in order; returns the sink. */
@@ -980,6 +1030,7 @@ main(void)
 	test_1305();
 	test_1401();
 	test_1402();
+	test_txctx();
 	test_1302_one();
 	test_1302_three(0, 256);
 	test_1302_three(1, 256);
