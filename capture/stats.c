@@ -141,6 +141,9 @@ stats_worker(const struct worker *w)
 		SET(rl, "confirmed", rs.confirmed);
 		SET(rl, "expired", rs.expired);
 		SET(rl, "evicted", rs.evicted);
+		SET(rl, "tunnel_evicted", rs.tunnel_evicted);
+		SET(rl, "tunnels_published", rs.tunnels_published);
+		SET(rl, "tunnels_linked", rs.tunnels_linked);
 		SET(rl, "context_lost", rs.context_lost);
 		SET(rl, "ring_full_waits", rs.ring_full_waits);
 		SET(rl, "servers_evicted", rs.servers_evicted);

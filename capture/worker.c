@@ -19,6 +19,7 @@
  */
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,27 @@ worker_msg_free(struct worker_app *app, struct worker_msg *wm)
 		app->cur_msg = -1;
 }
 
+/* The CONNECT target of a tunnel, for linking it to the proxy's own leg. */
+static void
+worker_tunnel_wire(const struct worker_app *app, struct relay_wire *rw)
+{
+	struct bstr h = proxy_target_host(&app->proxy);
+	enum proxy_addr t = proxy_target_addr_type(&app->proxy);
+	char txt[64];
+
+	rw->tunnel = 1;
+	rw->tunnel_port = proxy_target_port(&app->proxy);
+	if ((t != PROXY_ADDR_IPV4 && t != PROXY_ADDR_IPV6) ||
+	    h.len >= sizeof(txt))
+		return;
+	memcpy(txt, h.p, h.len);
+	txt[h.len] = '\0';
+	if (t == PROXY_ADDR_IPV4 && rw->ipver == 4)
+		rw->tunnel_has_ip = inet_pton(AF_INET, txt, rw->tunnel_ip) == 1;
+	else if (t == PROXY_ADDR_IPV6 && rw->ipver == 6)
+		rw->tunnel_has_ip = inet_pton(AF_INET6, txt, rw->tunnel_ip) == 1;
+}
+
 /* SMTP callbacks */
 
 static void
@@ -203,6 +225,8 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 			rw.ts_us = tx->ts_us;
 			if (wm != NULL && wm->has_body)
 				rw.body_digest = relay_digest_value(&wm->dg);
+			if (app->proxy_mode == WORKER_PROXY_TUNNEL)
+				worker_tunnel_wire(app, &rw);
 			relay_tx(w->cfg->relay, w->relay, tx, dr, &rw, &w->rres);
 			if (app->proxy_mode == WORKER_PROXY_TUNNEL)
 				det_result_add(w->det, 1304, "PROXY_SMTP_TUNNEL",

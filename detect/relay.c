@@ -29,6 +29,7 @@
  */
 #include "relay.h"
 
+#include <arpa/inet.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -39,8 +40,11 @@
 #define RELAY_NIL UINT32_MAX
 #define RELAY_KIND_IN 1
 #define RELAY_KIND_OUT 2
+#define RELAY_KIND_TUN_IN 3          /* a transaction inside a proxy tunnel */
+#define RELAY_KIND_TUN_OUT 4         /* any transaction: a proxy's own leg */
 #define RELAY_DOM 96
 #define RELAY_CTX_CHUNK 256u
+#define RELAY_TUNNEL_SLACK_US (10u * 1000000u)
 
 struct relay_rec {
 	uint64_t key_mid, key_body;
@@ -51,6 +55,10 @@ struct relay_rec {
 	uint16_t worker;
 	uint32_t tx_id;
 	uint8_t client_ip[16], server_ip[16]; /* OUTBOUND: client = sender */
+	uint8_t tgt_ip[16];                  /* TUN_IN: the CONNECT target */
+	uint16_t tgt_port;
+	uint8_t has_tgt_ip;
+	uint8_t pad_;
 	char foreign_rcpt[RELAY_REC_RCPT];
 	char assumed[RELAY_REC_ASSUMED];
 };
@@ -113,7 +121,8 @@ struct relay_worker {
 	void *u;
 	uint32_t window_s;
 	uint64_t clock;
-	struct relay_tab in, out;
+	struct relay_tab in, out;            /* 1302 */
+	struct relay_tab tin, tout;          /* tunnel legs */
 	struct relay_srv srv[RELAY_SRV_MAX];
 	uint64_t lru;
 	struct relay_stats st;
@@ -269,6 +278,14 @@ static int
 ip_eq(uint8_t ver, const uint8_t *a, const uint8_t *b)
 {
 	return memcmp(a, b, ver == 4 ? 4 : 16) == 0;
+}
+
+static void
+ip_text(uint8_t ver, const uint8_t *a, char *out, size_t outlen)
+{
+	if (inet_ntop(ver == 4 ? AF_INET : AF_INET6, a, out,
+	    (socklen_t)outlen) == NULL && outlen > 0)
+		out[0] = '\0';
 }
 
 /* Domain part of an address (after the last '@'), lower case; "" none. */
@@ -1027,6 +1044,72 @@ pair_ok(const struct relay_worker *w, const struct relay_rec *in,
 	    same_msg(in, out);
 }
 
+/*
+ * A tunnelled transaction (client -> proxy) and the proxy's own SMTP leg
+ * (proxy -> target) finish within RELAY_TUNNEL_SLACK_US of each other in
+ * either order: the target's reply reaches the proxy first.
+ */
+static int
+tunnel_pair_ok(const struct relay_rec *in, const struct relay_rec *out)
+{
+	return in->ipver == out->ipver && in->flow_id != out->flow_id &&
+	    ip_eq(in->ipver, in->server_ip, out->client_ip) &&
+	    out->server_port == in->tgt_port &&
+	    (!in->has_tgt_ip || ip_eq(in->ipver, in->tgt_ip, out->server_ip)) &&
+	    out->ts_us <= in->ts_us + RELAY_TUNNEL_SLACK_US &&
+	    in->ts_us <= out->ts_us + RELAY_TUNNEL_SLACK_US &&
+	    same_msg(in, out);
+}
+
+static void
+emit_tunnel(struct relay_worker *w, const struct relay_rec *in,
+    const struct relay_txctx *ctx, const struct relay_rec *out)
+{
+	struct relay_confirmed c;
+	struct relay_alert *a = &c.alert;
+	char buf[RELAY_EVIDENCE_MAX + 1], dst[64];
+	uint64_t d;
+
+	memset(&c, 0, sizeof(c));
+	a->signature_id = 1304;
+	a->signature = "PROXY_SMTP_TUNNEL";
+	a->category = "open-relay";
+	a->severity = 1;
+	a->has_relay = 1;
+	a->relay.ipver = in->ipver;
+	memcpy(a->relay.server_ip, in->server_ip, 16);
+	memcpy(a->relay.client_ip, in->client_ip, 16);
+	a->relay.confirmed = 1;
+	a->relay.outbound_flow_id = out->flow_id;
+	memcpy(a->relay.outbound_dest_ip, out->server_ip, 16);
+	d = out->ts_us > in->ts_us ? out->ts_us - in->ts_us :
+	    in->ts_us - out->ts_us;
+	a->relay.delay_s = (double)d / 1e6;
+	ip_text(in->ipver, out->server_ip, dst, sizeof(dst));
+	snprintf(buf, sizeof(buf), "tunnelled on flow %llu, carried on by "
+	    "the proxy on flow %llu to %s port %u (%s)",
+	    (unsigned long long)in->flow_id, (unsigned long long)out->flow_id,
+	    dst, (unsigned)out->server_port,
+	    (in->key_mid != 0 && out->key_mid != 0) ? "same Message-ID" :
+	    "same body digest");
+	put_s(a->evidence, sizeof(a->evidence), 0, buf);
+	alert_done(a, strlen(a->evidence));
+	c.ipver = in->ipver;
+	memcpy(c.client_ip, in->client_ip, 16);
+	memcpy(c.server_ip, in->server_ip, 16);
+	c.client_port = in->client_port;
+	c.server_port = in->server_port;
+	c.flow_id = in->flow_id;
+	c.tx_id = in->tx_id;
+	c.inbound_ts_us = in->ts_us;
+	c.ts_us = in->ts_us > out->ts_us ? in->ts_us : out->ts_us;
+	c.outbound_tx_id = out->tx_id;
+	c.ctx = ctx;
+	w->st.tunnels_linked++;
+	if (w->fn != NULL)
+		w->fn(w->u, &c);
+}
+
 static void
 emit(struct relay_worker *w, const struct relay_rec *in,
     const struct relay_txctx *ctx, const struct relay_rec *out)
@@ -1080,13 +1163,63 @@ emit(struct relay_worker *w, const struct relay_rec *in,
 }
 
 /* Look up the other table for pairs with the new record r. */
+static int
+rec_is_in(const struct relay_rec *r)
+{
+	return r->kind == RELAY_KIND_IN || r->kind == RELAY_KIND_TUN_IN;
+}
+
+static struct relay_tab *
+tab_of(struct relay_worker *w, uint8_t kind)
+{
+	switch (kind) {
+	case RELAY_KIND_IN:
+		return &w->in;
+	case RELAY_KIND_OUT:
+		return &w->out;
+	case RELAY_KIND_TUN_IN:
+		return &w->tin;
+	default:
+		return &w->tout;
+	}
+}
+
+/* The kind a record of `kind` pairs with. */
+static uint8_t
+pair_kind(uint8_t kind)
+{
+	switch (kind) {
+	case RELAY_KIND_IN:
+		return RELAY_KIND_OUT;
+	case RELAY_KIND_OUT:
+		return RELAY_KIND_IN;
+	case RELAY_KIND_TUN_IN:
+		return RELAY_KIND_TUN_OUT;
+	default:
+		return RELAY_KIND_TUN_IN;
+	}
+}
+
+static void
+try_pair(struct relay_worker *w, const struct relay_rec *in,
+    const struct relay_txctx *ctx, const struct relay_rec *out)
+{
+	if (in->kind == RELAY_KIND_TUN_IN) {
+		if (tunnel_pair_ok(in, out))
+			emit_tunnel(w, in, ctx, out);
+	} else if (pair_ok(w, in, out)) {
+		emit(w, in, ctx, out);
+	}
+}
+
 static void
 match_new(struct relay_worker *w, const struct relay_rec *r,
     const struct relay_txctx *rctx)
 {
-	const struct relay_tab *t = r->kind == RELAY_KIND_IN ? &w->out : &w->in;
+	const struct relay_tab *t = tab_of(w, pair_kind(r->kind));
 	const struct relay_rec *o, *in, *out;
 	const struct relay_txctx *ctx;
+	int r_in = rec_is_in(r);
 	uint32_t s;
 
 	if (r->key_mid != 0)
@@ -1095,11 +1228,10 @@ match_new(struct relay_worker *w, const struct relay_rec *r,
 			o = &t->rec[s];
 			if (o->key_mid != r->key_mid)
 				continue;
-			in = r->kind == RELAY_KIND_IN ? r : o;
-			out = r->kind == RELAY_KIND_IN ? o : r;
-			ctx = r->kind == RELAY_KIND_IN ? rctx : tab_ctx(t, s);
-			if (pair_ok(w, in, out))
-				emit(w, in, ctx, out);
+			in = r_in ? r : o;
+			out = r_in ? o : r;
+			ctx = r_in ? rctx : tab_ctx(t, s);
+			try_pair(w, in, ctx, out);
 		}
 	if (r->key_body != 0)
 		for (s = t->bkt_body[r->key_body & t->mask]; s != RELAY_NIL;
@@ -1108,11 +1240,10 @@ match_new(struct relay_worker *w, const struct relay_rec *r,
 			if (o->key_body != r->key_body ||
 			    (o->key_mid != 0 && r->key_mid != 0))
 				continue;    /* Message-IDs decide */
-			in = r->kind == RELAY_KIND_IN ? r : o;
-			out = r->kind == RELAY_KIND_IN ? o : r;
-			ctx = r->kind == RELAY_KIND_IN ? rctx : tab_ctx(t, s);
-			if (pair_ok(w, in, out))
-				emit(w, in, ctx, out);
+			in = r_in ? r : o;
+			out = r_in ? o : r;
+			ctx = r_in ? rctx : tab_ctx(t, s);
+			try_pair(w, in, ctx, out);
 		}
 }
 
@@ -1120,11 +1251,15 @@ static void
 insert(struct relay_worker *w, const struct relay_rec *r,
     const struct relay_txctx *ctx)
 {
-	struct relay_tab *t = r->kind == RELAY_KIND_IN ? &w->in : &w->out;
+	struct relay_tab *t = tab_of(w, r->kind);
 
 	match_new(w, r, ctx);
-	if (tab_add(t, r, ctx))
-		w->st.evicted++;
+	if (tab_add(t, r, ctx)) {
+		if (r->kind == RELAY_KIND_IN || r->kind == RELAY_KIND_OUT)
+			w->st.evicted++;
+		else
+			w->st.tunnel_evicted++;
+	}
 }
 
 /* ---- bus ---- */
@@ -1246,7 +1381,10 @@ bus_publish(struct relay_worker *w, const struct relay_rec *rec,
 		r->slot[head & r->mask].ctx = *ctx;
 		atomic_store_explicit(&r->head, head + 1, memory_order_release);
 	}
-	w->st.inbound_published++;
+	if (rec->kind == RELAY_KIND_IN)
+		w->st.inbound_published++;
+	else
+		w->st.tunnels_published++;
 }
 
 /* ---- worker ---- */
@@ -1271,7 +1409,8 @@ relay_worker_create(const struct relay_config *cfg, struct relay_bus *bus,
 	w->u = u;
 	w->window_s = cfg->correlation_window ? cfg->correlation_window : 3600;
 	cap = cfg->max_records ? cfg->max_records : 16384;
-	if (tab_init(&w->in, cap, 1) != 0 || tab_init(&w->out, cap, 0) != 0) {
+	if (tab_init(&w->in, cap, 1) != 0 || tab_init(&w->out, cap, 0) != 0 ||
+	    tab_init(&w->tin, cap, 1) != 0 || tab_init(&w->tout, cap, 0) != 0) {
 		relay_worker_destroy(w);
 		return NULL;
 	}
@@ -1285,6 +1424,8 @@ relay_worker_destroy(struct relay_worker *w)
 		return;
 	tab_free(&w->in);
 	tab_free(&w->out);
+	tab_free(&w->tin);
+	tab_free(&w->tout);
 	free(w);
 }
 
@@ -1321,6 +1462,13 @@ expire(struct relay_worker *w, uint64_t cmin)
 		tab_pop(&w->in);
 		w->st.expired++;
 	}
+	/* tunnel legs pair within the slack either way (relay.h) */
+	while (w->tout.count > 0 &&
+	    w->tout.rec[w->tout.head].ts_us + RELAY_TUNNEL_SLACK_US < cmin)
+		tab_pop(&w->tout);
+	while (w->tin.count > 0 &&
+	    w->tin.rec[w->tin.head].ts_us + RELAY_TUNNEL_SLACK_US < cmin)
+		tab_pop(&w->tin);
 }
 
 void
@@ -1464,6 +1612,21 @@ relay_tx(const struct relay_config *cfg, struct relay_worker *w,
 			insert(w, &rec, NULL);
 			confirmed |= w->st.confirmed != before;
 			w->st.outbound_recorded++;
+		}
+		if (wire->tunnel) {
+			rec.kind = RELAY_KIND_TUN_IN;
+			rec.foreign_rcpt[0] = rec.assumed[0] = '\0';
+			rec.tgt_port = wire->tunnel_port;
+			rec.has_tgt_ip = wire->tunnel_has_ip;
+			memcpy(rec.tgt_ip, wire->tunnel_ip, 16);
+			relay_txctx_fill(&ctx, tx);
+			insert(w, &rec, &ctx);
+			bus_publish(w, &rec, &ctx);
+		} else {
+			/* any transaction may be a proxy's own leg */
+			rec.kind = RELAY_KIND_TUN_OUT;
+			rec.foreign_rcpt[0] = rec.assumed[0] = '\0';
+			insert(w, &rec, NULL);
 		}
 	}
 	check_1401(tx, det, confirmed, out);

@@ -43,6 +43,19 @@
  * RELAY_REC_ASSUMED-1 bytes; the inbound transaction's MAIL FROM, RCPTs,
  * Message-ID and Subject travel beside it (struct relay_txctx, cut).
  *
+ * Proxy tunnels (1304, linked): a transaction inside a granted tunnel
+ * (client -> proxy, wire->tunnel set) is a TUNNEL_IN record, broadcast like
+ * INBOUND; every other transaction with a message is a TUNNEL_OUT record
+ * kept on its worker (it may be the proxy's own leg).  They pair when the
+ * leg's client is the tunnel's server (the proxy), the leg's server port is
+ * the CONNECT target's port (and its address the target's, when the target
+ * was an address), the message is the same, and the two transactions end
+ * within 10 s of each other in either order (the target's reply reaches
+ * the proxy before the client).  The TUNNEL_OUT's worker emits a 1304 with
+ * relay.confirmed = 1, the tunnel flow as its flow and the leg as
+ * relay.outbound_flow_id; both kinds expire 10 s after the slowest clock
+ * passes them, so they cost ~10 s of transactions of table space.
+ *
  * Expiry uses packet time, never the wall clock.  Each worker publishes its
  * clock (max tick time) in an atomic on relay_worker_tick, after all its
  * records are in the rings; on a tick a worker reads the slowest clock
@@ -95,7 +108,7 @@
 #define RELAY_MAX_ALERTS 8
 #define RELAY_EVIDENCE_MAX 512
 #define RELAY_DIGEST_BYTES 4096
-#define RELAY_REC_RCPT 116
+#define RELAY_REC_RCPT 96
 #define RELAY_REC_ASSUMED 64
 #define RELAY_SRV_MAX 256        /* servers in the learning table */
 #define RELAY_SRV_DOMAINS 8      /* domains counted per server */
@@ -158,6 +171,11 @@ struct relay_wire {
 	uint64_t flow_id;
 	uint64_t ts_us;                      /* tx->ts_us */
 	uint64_t body_digest;                /* relay_digest_value, 0 none */
+	uint8_t tunnel;                      /* inside a granted proxy tunnel:
+					        the flow's server is the proxy */
+	uint8_t tunnel_has_ip;               /* target given as an address */
+	uint16_t tunnel_port;                /* the CONNECT target */
+	uint8_t tunnel_ip[16];
 };
 
 /*
@@ -214,8 +232,11 @@ struct relay_stats {
 	uint64_t inbound_received;           /* from other workers */
 	uint64_t outbound_recorded;
 	uint64_t confirmed;                  /* 1302 emitted by this worker */
+	uint64_t tunnels_published;          /* tunnelled tx sent to the bus */
+	uint64_t tunnels_linked;             /* linked 1304 emitted here */
 	uint64_t expired;
 	uint64_t evicted;                    /* dropped by max_records */
+	uint64_t tunnel_evicted;             /* tunnel legs dropped by it */
 	uint64_t ring_full_waits;
 	uint64_t servers_evicted;            /* learning table */
 	uint64_t context_lost;               /* inbound tx context not kept

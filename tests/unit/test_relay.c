@@ -661,6 +661,90 @@ check_confirm(const struct relay_confirmed *c, uint64_t in_flow,
 	CHECK(c->ctx->has_hdr && !c->ctx->has_subject);
 }
 
+/* One leg of a proxy tunnel test: tunnel (client -> proxy 192.0.2.80:3128,
+ * CONNECT 198.51.100.7:25) or the proxy's own leg to 198.51.100.7:port. */
+static void
+tunnel_step(struct relay_worker *w, const struct relay_config *cfg,
+    int tunnel, double ts_s, uint64_t flow, const char *mid, uint16_t port)
+{
+	struct txb t;
+	struct relay_wire wi = wire_ext();
+	struct relay_result r;
+	char hdr[128];
+
+	arena_reset(&arena);
+	snprintf(hdr, sizeof(hdr), "From: a@sender.org\r\nMessage-ID: %s\r\n"
+	    "\r\n", mid);
+	mktx(&t, "mx.target.test ESMTP", "pc.sender.org", "a@sender.org",
+	    "u@example.com=250", hdr, 100);
+	wi.flow_id = flow;
+	wi.ts_us = (uint64_t)(ts_s * 1e6);
+	t.tx.ts_us = wi.ts_us;
+	if (tunnel) {
+		ip4(wi.server_ip, 192, 0, 2, 80);
+		wi.server_port = 3128;
+		wi.tunnel = 1;
+		wi.tunnel_port = 25;
+		wi.tunnel_has_ip = 1;
+		ip4(wi.tunnel_ip, 198, 51, 100, 7);
+	} else {
+		ip4(wi.client_ip, 192, 0, 2, 80);
+		wi.client_port = 50000;
+		ip4(wi.server_ip, 198, 51, 100, 7);
+		wi.server_port = port;
+		wi.client_in_home_net = 1;
+		wi.server_in_home_net = 0;
+	}
+	relay_tx(cfg, w, &t.tx, NULL, &wi, &r);
+	relay_worker_tick(w, wi.ts_us);
+}
+
+/* A tunnelled transaction is linked to the proxy's own leg (1304 with
+ * relay.confirmed) in either order within the slack, and only to it. */
+static void
+test_tunnel_link(void)
+{
+	struct relay_config cfg;
+	struct relay_worker *w;
+	struct sink sk;
+	struct relay_stats st;
+
+	cfg_base(&cfg, 1);
+	memset(&sk, 0, sizeof(sk));
+	w = relay_worker_create(&cfg, NULL, 0, on_confirm, &sk);
+	/* the proxy's leg completes first (the usual order) */
+	tunnel_step(w, &cfg, 0, 999.9, 20, "<t1@x>", 25);
+	tunnel_step(w, &cfg, 1, 1000.0, 10, "<t1@x>", 0);
+	CHECK_EQ_INT(sk.n, 1);
+	if (sk.n == 1) {
+		const struct relay_confirmed *c = &sk.c[0];
+		CHECK_EQ_INT(c->alert.signature_id, 1304);
+		CHECK(c->alert.relay.confirmed);
+		CHECK_EQ_INT(c->flow_id, 10);
+		CHECK_EQ_INT(c->alert.relay.outbound_flow_id, 20);
+		CHECK_EQ_INT(c->alert.relay.server_ip[3], 80);
+		CHECK_EQ_INT(c->alert.relay.outbound_dest_ip[3], 7);
+		CHECK(c->alert.relay.delay_s > 0.09 && c->alert.relay.delay_s < 0.11);
+		CHECK(c->ctx != NULL && c->ctx->has_message_id);
+	}
+	/* tunnel first, leg 5 s later */
+	tunnel_step(w, &cfg, 1, 2000, 11, "<t2@x>", 0);
+	tunnel_step(w, &cfg, 0, 2005, 21, "<t2@x>", 25);
+	CHECK_EQ_INT(sk.n, 2);
+	/* beyond the slack, another port, another message: no link */
+	tunnel_step(w, &cfg, 1, 3000, 12, "<t3@x>", 0);
+	tunnel_step(w, &cfg, 0, 3011, 22, "<t3@x>", 25);
+	tunnel_step(w, &cfg, 1, 4000, 13, "<t4@x>", 0);
+	tunnel_step(w, &cfg, 0, 4000.5, 23, "<t4@x>", 587);
+	tunnel_step(w, &cfg, 1, 5000, 14, "<t5@x>", 0);
+	tunnel_step(w, &cfg, 0, 5000.5, 24, "<t6@x>", 25);
+	CHECK_EQ_INT(sk.n, 2);
+	relay_worker_stats(w, &st);
+	CHECK_EQ_INT(st.tunnels_linked, 2);
+	CHECK_EQ_INT(st.confirmed, 0);
+	relay_worker_destroy(w);
+}
+
 /* relay_txctx_fill cuts long values and keeps whole addresses only. */
 static void
 test_txctx(void)
@@ -1031,6 +1115,7 @@ main(void)
 	test_1401();
 	test_1402();
 	test_txctx();
+	test_tunnel_link();
 	test_1302_one();
 	test_1302_three(0, 256);
 	test_1302_three(1, 256);
