@@ -174,6 +174,15 @@ arena_init(struct arena *a, struct pool *block_pool)
 	a->pool = block_pool;
 }
 
+void
+arena_init_inline(struct arena *a, struct pool *block_pool, void *buf,
+    size_t len)
+{
+	arena_init(a, block_pool);
+	a->inl = buf;
+	a->inl_cap = (uint32_t)(len & ~(size_t)7);
+}
+
 void *
 arena_alloc(struct arena *a, size_t n)
 {
@@ -184,6 +193,12 @@ arena_alloc(struct arena *a, size_t n)
 	n = (n + 7) & ~(size_t)7;
 	if (n == 0)
 		n = 8;
+	if (a->head == NULL && a->inl != NULL && n <= a->inl_cap - a->inl_used) {
+		r = a->inl + a->inl_used;
+		a->inl_used += (uint32_t)n;
+		a->bytes += n;
+		return r;
+	}
 	if (n > cap) {
 		a->fails++;
 		return NULL;
@@ -228,5 +243,6 @@ arena_reset(struct arena *a)
 	}
 	a->head = NULL;
 	a->used = 0;
+	a->inl_used = 0;
 	a->bytes = 0;
 }

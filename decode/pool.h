@@ -16,7 +16,9 @@
  * An arena is a bump allocator over blocks taken from a pool: cheap
  * per-message scratch (strings of one SMTP transaction) released all at once
  * with arena_reset.  A single allocation larger than the pool's object size
- * fails; so do allocations once the pool's cap is hit.
+ * fails; so do allocations once the pool's cap is hit.  An arena may start
+ * in a small buffer of its owner (arena_init_inline): an idle SMTP session's
+ * banner and HELO then live inside the session, not in a 32 KiB block.
  */
 #ifndef RH_POOL_H
 #define RH_POOL_H
@@ -49,11 +51,17 @@ struct arena {
 	struct pool *pool;          /* where blocks come from */
 	struct arena_block *head;   /* newest block */
 	size_t used;                /* bytes used in head */
+	uint8_t *inl;               /* optional first chunk owned by the caller */
+	uint32_t inl_cap, inl_used;
 	uint64_t bytes;             /* bytes handed out since last reset */
 	uint64_t fails;             /* allocations refused */
 };
 
 void arena_init(struct arena *a, struct pool *block_pool);
+/* The same, with buf[0..len) (8-aligned, owned by the caller) used before
+ * any pool block: a small object's few strings then cost no block. */
+void arena_init_inline(struct arena *a, struct pool *block_pool, void *buf,
+    size_t len);
 /* n bytes aligned to 8, or NULL (n too large for a block, or pool cap). */
 void *arena_alloc(struct arena *a, size_t n);
 /* Copy of bytes[0..n) with a terminating NUL, or NULL. */

@@ -218,6 +218,9 @@ struct smtp_dir {
 	uint8_t tls_seen;       /* TLS: first byte checked */
 };
 
+/* banner, HELO and last reply of an idle session fit here */
+#define SMTP_ARENA_INLINE 320
+
 struct smtp_session {
 	struct smtp_config cfg;
 	uint32_t max_line, max_rcpt, max_pend;
@@ -239,7 +242,8 @@ struct smtp_session {
 	uint32_t starttls_pending;
 	int multi_code;
 
-	struct arena arena;     /* session strings */
+	struct arena arena;     /* session strings, first in arena_inline */
+	_Alignas(8) uint8_t arena_inline[SMTP_ARENA_INLINE];
 	struct smtp_sbuf banner, helo, auth_mech, last_reply;
 	struct smtp_dir dir[2];
 
@@ -1701,7 +1705,8 @@ smtp_session_init(void *mem, const struct smtp_config *cfg,
 	s->helo_cmd = "";
 	s->cur = SMTP_NO_SLOT;
 	s->cslot = SMTP_NO_SLOT;
-	arena_init(&s->arena, blocks);
+	arena_init_inline(&s->arena, blocks, s->arena_inline,
+	    sizeof(s->arena_inline));
 	s->pend = s->pend_inline;
 	smtp_pend_release(s);
 	s->st->sessions++;

@@ -231,6 +231,21 @@ bstr_has_ci(struct bstr hay, const char *needle)
 	return 0;
 }
 
+/*
+ * libpsl's lookup costs ~60k instructions per name, and the same few names
+ * (a server's banner, its recipients' domains) come back on every
+ * transaction: a per-thread direct-mapped cache of normalised name ->
+ * registered domain, no locking, no allocation.
+ */
+#define RD_CACHE_SLOTS 256
+#define RD_CACHE_NAME 120
+struct rd_cache_ent {
+	uint64_t hash;
+	char name[RD_CACHE_NAME];
+	char rd[RD_CACHE_NAME];
+};
+static __thread struct rd_cache_ent rd_cache[RD_CACHE_SLOTS];
+
 void
 chain_registered_domain(struct bstr host, char *out, size_t outlen)
 {
@@ -240,13 +255,34 @@ chain_registered_domain(struct bstr host, char *out, size_t outlen)
 
 	if (outlen == 0)
 		return;
+	struct rd_cache_ent *ce = NULL;
+	uint64_t hv = 0xcbf29ce484222325ull;
+	size_t hl, i;
+
 	host_norm(host, h, sizeof(h));
+	hl = strlen(h);
+	if (hl < RD_CACHE_NAME) {
+		for (i = 0; i < hl; i++)
+			hv = (hv ^ (uint8_t)h[i]) * 0x100000001b3ull;
+		ce = &rd_cache[(hv ^ hv >> 29) & (RD_CACHE_SLOTS - 1)];
+		if (ce->hash == hv && strcmp(ce->name, h) == 0) {
+			rd = ce->rd;
+			goto copy;
+		}
+	}
 	if (chain_psl == NULL)
 		chain_global_init(NULL, 0);
 	if (chain_psl != NULL && h[0] != '\0' && !host_is_ip(h))
 		rd = psl_registrable_domain(chain_psl, h);
 	if (rd == NULL)
 		rd = h;
+	if (ce != NULL && strlen(rd) < RD_CACHE_NAME) {
+		ce->hash = hv;
+		memcpy(ce->name, h, hl + 1);
+		memmove(ce->rd, rd, strlen(rd) + 1);
+		rd = ce->rd;
+	}
+copy:
 	n = strlen(rd);
 	if (n >= outlen)
 		n = outlen - 1;
@@ -1310,7 +1346,10 @@ chain_check(const struct chain_config *cfg, const struct received *rcv,
 {
 	int obs;
 
-	memset(out, 0, sizeof(*out));
+	/* alerts[] (33 KB) is cleared entry by entry as alerts are added */
+	out->n_alerts = 0;
+	memset(&out->origin, 0, sizeof(out->origin));
+	memset(&out->injection, 0, sizeof(out->injection));
 	out->origin.hop = -1;
 	out->injection.hop = -1;
 	if (rcv == NULL)

@@ -430,7 +430,9 @@ det_tx(struct det_worker *w, const struct smtp_tx *tx, struct hseng_msg *m,
 			facts |= 1u << RULE_FACT_SERVER_IN_HOME_NET;
 		hseng_tx_eval(w->hs, m, tx, facts, det_on_rule, r);
 	}
-	qsort(r->alerts, r->n_alerts, sizeof(r->alerts[0]), det_alert_cmp);
+	if (r->n_alerts > 1)        /* glibc's qsort costs ~14k even for none */
+		qsort(r->alerts, r->n_alerts, sizeof(r->alerts[0]),
+		    det_alert_cmp);
 	for (i = 0; i < r->n_alerts; i++)
 		det_count(w, r->alerts[i].signature_id, r->alerts[i].signature);
 	return r;

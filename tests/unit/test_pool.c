@@ -55,6 +55,29 @@ main(void)
 	arena_reset(&a);
 	pool_stats_get(p, &st);
 	CHECK_EQ_INT(st.in_use, 0);
+
+	/* an inline first chunk: no block until it is full, reused on reset */
+	{
+		_Alignas(8) uint8_t inl[64];
+		char *x, *y, *z;
+
+		arena_init_inline(&a, p, inl, sizeof(inl));
+		x = arena_strndup(&a, "banner", 6);
+		y = arena_alloc(&a, 40);
+		CHECK(x == (char *)inl && y == (void *)(inl + 8));
+		pool_stats_get(p, &st);
+		CHECK_EQ_INT(st.in_use, 0);
+		z = arena_alloc(&a, 24);         /* 48 + 24 > 64: a block */
+		CHECK(z != NULL && (z < (char *)inl || z >= (char *)inl + 64));
+		pool_stats_get(p, &st);
+		CHECK_EQ_INT(st.in_use, 1);
+		CHECK(arena_alloc(&a, 8) != (void *)(inl + 48)); /* stays in block */
+		arena_reset(&a);
+		pool_stats_get(p, &st);
+		CHECK_EQ_INT(st.in_use, 0);
+		CHECK(arena_alloc(&a, 8) == (void *)inl);
+		arena_reset(&a);
+	}
 	pool_destroy(p);
 	return CHECK_DONE();
 }
