@@ -1,19 +1,30 @@
 /*
  * evbuf.c - a worker's batch of finished JSON lines.
  *
- * Design: jansson serialises straight into the free tail of the buffer with
- * json_dumpb (no intermediate string, no per-event malloc).  json_dumpb
- * returns the size the event needs; when that does not fit the tail the
- * buffer is flushed and the event written again at the start, and an event
- * larger than the whole buffer grows it (up to EVBUF_MAX_EVENT; past that
- * the event is dropped and counted: one 16 MiB line is already useless to a
- * SIEM).  After a flush an oversized buffer shrinks back to its base size
- * so a single huge event does not pin memory for the rest of the run.
- * Lines are compact JSON, UTF-8 kept as is (strings are made valid by
- * jstr), keys in insertion order (jansson >= 2.8 keeps it; the
+ * Design: events are written into the free tail of the buffer, with no
+ * intermediate string and no per-event malloc, in one of two ways.
+ *
+ * In place (evbuf_begin/evbuf_commit, the per-transaction events): a jw
+ * writer appends at b->len, and b->len moves only at commit, so dropping
+ * a failed event is leaving b->len where it was.  When the tail is full
+ * mid-event, the grow hook sends the lines before the event to the sink
+ * and moves the partial event to the start of the buffer; an event larger
+ * than the whole buffer grows it (doubling, up to EVBUF_MAX_EVENT; past
+ * that the writer fails and the event is dropped and counted: one 16 MiB
+ * line is already useless to a SIEM).
+ *
+ * From a json_t (evbuf_put, the rare events): jansson serialises with
+ * json_dumpb, which returns the size the event needs; when that does not
+ * fit the tail the buffer is flushed and the event written again at the
+ * start, and an event larger than the whole buffer grows it, capped the
+ * same way.  Keys in insertion order (jansson >= 2.8 keeps it; the
  * JSON_PRESERVE_ORDER flag is passed anyway for older builds).
- * Rejected: json_dumps + memcpy (one malloc and copy per event) and
- * json_dump_callback (many small callbacks and no way to undo a half
+ *
+ * Either way, after a flush an oversized buffer shrinks back to its base
+ * size so a single huge event does not pin memory for the rest of the run.
+ * Lines are compact JSON, UTF-8 kept as is (strings are made valid by jw
+ * or jstr).  Rejected: json_dumps + memcpy (one malloc and copy per event)
+ * and json_dump_callback (many small callbacks and no way to undo a half
  * event).
  */
 #include "evbuf.h"
@@ -101,6 +112,77 @@ evbuf_dump(struct evbuf *b, const json_t *obj, size_t *need)
 	b->buf[b->len++] = '\n';
 	b->lines++;
 	return 1;
+}
+
+/* Lines before the open event go to the sink; the event moves to 0. */
+static void
+evbuf_send_before(struct evbuf *b, struct jw *w)
+{
+	size_t ev = w->len - b->len;
+
+	if (b->sink != NULL)
+		sink_write(b->sink, b->buf, b->len, b->lines);
+	memmove(b->buf, b->buf + b->len, ev);
+	w->len = ev;
+	b->len = 0;
+	b->lines = 0;
+}
+
+/* jw's grow hook: room for `need` more bytes of the event at b->len. */
+static int
+evbuf_grow(struct jw *w, size_t need)
+{
+	struct evbuf *b = w->owner;
+	size_t limit = EVBUF_MAX_EVENT + 1, ncap;
+	char *nb;
+
+	if (b->len > 0) {
+		evbuf_send_before(b, w);
+		if (w->cap - w->len >= need)
+			return 0;
+	}
+	/* the event and its newline: at most EVBUF_MAX_EVENT + 1 bytes */
+	if (w->len > limit || need > limit - w->len)
+		return -1;
+	ncap = w->cap < limit / 2 ? 2 * w->cap : limit;
+	if (ncap < w->len + need)
+		ncap = w->len + need;
+	nb = realloc(b->buf, ncap);
+	if (nb == NULL)
+		return -1;
+	b->buf = w->buf = nb;
+	b->cap = w->cap = ncap;
+	return 0;
+}
+
+struct jw *
+evbuf_begin(struct evbuf *b)
+{
+	jw_init(&b->jw, b->buf, b->len, b->cap, evbuf_grow, b);
+	if (b->buf == NULL)
+		b->jw.failed = 1;
+	return &b->jw;
+}
+
+int
+evbuf_commit(struct evbuf *b)
+{
+	struct jw *w = &b->jw;
+
+	if (w->len > b->len)
+		jw_raw(w, "\n", 1);
+	if (!jw_ok(w) || w->len <= b->len + 1) {
+		b->dropped++;
+		if (b->cap > evbuf_base_cap(b))
+			evbuf_flush(b);
+		return -1;
+	}
+	b->len = w->len;
+	b->lines++;
+	b->events++;
+	if (b->len >= b->flush_at)
+		evbuf_flush(b);
+	return 0;
 }
 
 int

@@ -1,15 +1,17 @@
 /*
- * event.h - the JSON events of ../shared/spec/events.md, built with jansson.
+ * event.h - the JSON events of ../shared/spec/events.md.
  *
- * Contract: each event_* function builds one event object (the fields on
- * every event, then its own object) and hands it to the worker's evbuf.
+ * Contract: each event_* function writes one event (the fields on every
+ * event, then its own object) as one line of the worker's evbuf, with a
+ * jw writer in place (the stats event: a jansson object, evbuf_put).
  * Flow fields come from a struct event_flow the worker fills once per flow:
  * `src` is the SMTP client and `dest` the server as the roles are on the
  * wire (the side that sent the 220 banner is the server), falling back to
  * TCP initiator/responder when the roles are unknown.  Timestamps are
  * written `YYYY-MM-DDTHH:MM:SS.ffffff+0000`.  Every attacker-controlled byte
- * string goes through jstr_from_bytes, so each line is valid JSON whatever
- * the input.  Returns 0, or -1 if the event was dropped (counted in evbuf).
+ * string goes through jw_str (the rule of jstr_from_bytes), so each line is
+ * valid JSON whatever the input.  Returns 0, or -1 if the event was
+ * dropped (counted in evbuf).
  */
 #ifndef RH_EVENT_H
 #define RH_EVENT_H
@@ -26,6 +28,7 @@
 #include "../detect/relay.h"
 #include "community_id.h"
 #include "evbuf.h"
+#include "jw.h"
 
 struct event_flow {
 	uint64_t flow_id;
@@ -61,10 +64,13 @@ int event_alert_relay(struct evbuf *b, const struct event_flow *ef,
 void event_format_ts(uint64_t ts_us, char out[40]);
 
 /*
- * A new object with timestamp, event_type and (when ef is not NULL) the
- * flow fields; NULL on out of memory.  Used by every event below and by
- * later modules (alerts) that add their own objects.
+ * Open an event on w: '{', timestamp, event_type and (when ef is not NULL)
+ * the flow fields and the sensor.  The caller adds its own members and the
+ * closing jw_obj_end.  Used by every event below and by event_detect.c.
  */
+void event_head(struct jw *w, const char *event_type, uint64_t ts_us,
+    const struct event_flow *ef);
+/* The same fields as a closed jansson object; NULL on out of memory. */
 json_t *event_new(const char *event_type, uint64_t ts_us,
     const struct event_flow *ef);
 
@@ -77,16 +83,19 @@ int event_smtp(struct evbuf *b, const struct event_flow *ef,
     const struct smtp_tx *tx, struct arena *scratch,
     const struct det_result *dr);
 
-/* Add received/origin/injection_point/auth_results to an email object. */
-int event_email_add_detect(json_t *email, const struct det_result *r);
-/* [{signature_id, signature}] of a result. */
-json_t *event_alerts_brief(const struct det_result *r);
+/* Write received/origin/injection_point/auth_results into the open email
+ * object on w. */
+void event_email_add_detect(struct jw *w, const struct det_result *r);
+/* Write [{signature_id, signature}] of a result as a value on w. */
+void event_alerts_brief(struct jw *w, const struct det_result *r);
 /* One `alert` event for one detection of tx. */
 int event_alert(struct evbuf *b, const struct event_flow *ef,
     const struct smtp_tx *tx, const struct det_alert *al,
     const struct det_result *r);
 
-/* The `smtp` and `email` objects alone (for alerts that carry them). */
+/* The `smtp` and `email` objects alone, as jansson objects (the fuzzer and
+ * tests; the text event_smtp writes, parsed back).  NULL on out of memory;
+ * email also when tx has no header section. */
 json_t *event_smtp_object(const struct smtp_tx *tx);
 json_t *event_email_object(const struct smtp_tx *tx, struct arena *scratch);
 

@@ -4,215 +4,236 @@
  * one `alert` event per detection (events.md).
  *
  * Kept apart from event.c so the decode-only event code does not grow with
- * every detection; both share event_new and the always-valid strings of
- * jstr.  A received hop that did not parse is written as {raw, parsed:
- * false} only.
+ * every detection; both write with the same jw writer in place in the
+ * evbuf (event_head opens every event) and the same always-valid strings
+ * (jw_str).  A received hop that did not parse is written as {raw, parsed:
+ * false} only.  Strings kept in fixed arrays are measured with strnlen, so
+ * a missing terminator cannot run past the array.
  */
 #include "event.h"
 
+#include <math.h>
 #include <string.h>
 
-#include "jstr.h"
-
-static int
-ed_bstr(json_t *o, const char *k, struct bstr s)
+/* A string field, written only when not empty. */
+static void
+ed_bstr(struct jw *w, const char *k, struct bstr s)
 {
-	if (s.len == 0)
-		return 0;
-	return jstr_set(o, k, s.p, s.len);
+	if (s.len > 0)
+		jw_kstr(w, k, s.p, s.len);
 }
 
-static json_t *
-ed_received(const struct received *r)
+/* A NUL-terminated array field, written only when not empty. */
+static void
+ed_arr(struct jw *w, const char *k, const char *s, size_t size)
 {
-	json_t *o = json_object();
-	int err = 0;
+	size_t n = strnlen(s, size);
 
-	if (o == NULL)
-		return NULL;
-	err |= jstr_set(o, "raw", r->raw.p, r->raw.len);
+	if (n > 0)
+		jw_kstr(w, k, s, n);
+}
+
+static void
+ed_received(struct jw *w, const struct received *r)
+{
+	jw_obj(w);
+	jw_kstr(w, "raw", r->raw.p, r->raw.len);
 	if (r->parsed) {
-		err |= ed_bstr(o, "from_name", r->helo_param.len ?
+		ed_bstr(w, "from_name", r->helo_param.len ?
 		    r->helo_param : r->from_name);
-		err |= ed_bstr(o, "from_rdns", r->from_rdns);
-		if (r->from_ip.ver != 0 && r->from_ip.canon[0] != '\0')
-			err |= jstr_set(o, "from_ip", r->from_ip.canon,
-			    strlen(r->from_ip.canon));
-		err |= ed_bstr(o, "by", r->by);
-		err |= ed_bstr(o, "with", r->with);
-		err |= ed_bstr(o, "id", r->id);
-		err |= ed_bstr(o, "for", r->for_addr);
+		ed_bstr(w, "from_rdns", r->from_rdns);
+		if (r->from_ip.ver != 0)
+			ed_arr(w, "from_ip", r->from_ip.canon,
+			    sizeof(r->from_ip.canon));
+		ed_bstr(w, "by", r->by);
+		ed_bstr(w, "with", r->with);
+		ed_bstr(w, "id", r->id);
+		ed_bstr(w, "for", r->for_addr);
 		if (r->date.valid) {
-			err |= json_object_set_new(o, "date",
-			    json_string(r->date.iso));
-			err |= ed_bstr(o, "tz", r->date.tz);
+			jw_kstr(w, "date", r->date.iso,
+			    strnlen(r->date.iso, sizeof(r->date.iso)));
+			ed_bstr(w, "tz", r->date.tz);
 		}
 	}
-	err |= json_object_set_new(o, "parsed", json_boolean(r->parsed));
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	jw_kbool(w, "parsed", r->parsed);
+	jw_obj_end(w);
 }
 
-static json_t *
-ed_hop(const struct chain_hop *h)
+static void
+ed_hop(struct jw *w, const char *k, const struct chain_hop *h)
 {
-	json_t *o = json_object();
-
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "hop", json_integer(h->hop));
-	if (h->ip[0] != '\0')
-		jstr_set(o, "ip", h->ip, strlen(h->ip));
-	if (h->name.len)
-		jstr_set(o, "name", h->name.p, h->name.len);
-	return o;
+	jw_key(w, k);
+	jw_obj(w);
+	jw_kint(w, "hop", h->hop);
+	ed_arr(w, "ip", h->ip, sizeof(h->ip));
+	ed_bstr(w, "name", h->name);
+	jw_obj_end(w);
 }
 
-int
-event_email_add_detect(json_t *email, const struct det_result *r)
+static void
+ed_authres(struct jw *w, const struct authres *ar)
 {
-	json_t *arr, *ar;
+	jw_key(w, "auth_results");
+	jw_obj(w);
+	ed_bstr(w, "authserv_id", ar->authserv_id);
+	ed_arr(w, "spf", ar->spf, sizeof(ar->spf));
+	ed_arr(w, "dkim", ar->dkim, sizeof(ar->dkim));
+	ed_arr(w, "dmarc", ar->dmarc, sizeof(ar->dmarc));
+	jw_obj_end(w);
+}
+
+void
+event_email_add_detect(struct jw *w, const struct det_result *r)
+{
+	const struct chain_hop *inj;
 	unsigned i;
-	int err = 0;
 
-	if (email == NULL || r == NULL)
-		return 0;
-	arr = json_array();
-	for (i = 0; arr != NULL && i < r->n_rcv; i++)
-		err |= json_array_append_new(arr, ed_received(&r->rcv[i]));
-	err |= json_object_set_new(email, "received", arr);
+	if (r == NULL)
+		return;
+	jw_key(w, "received");
+	jw_arr(w);
+	for (i = 0; i < r->n_rcv && i < DET_MAX_HOPS; i++)
+		ed_received(w, &r->rcv[i]);
+	jw_arr_end(w);
 	if (r->n_rcv_total > r->n_rcv)
-		err |= json_object_set_new(email, "received_total",
-		    json_integer(r->n_rcv_total));
+		jw_kint(w, "received_total", r->n_rcv_total);
 	if (r->chain.origin.hop >= 0 || r->chain.origin.ip[0] != '\0')
-		err |= json_object_set_new(email, "origin",
-		    ed_hop(&r->chain.origin));
-	if (r->chain.injection.hop >= 0 || r->chain.injection.ip[0] != '\0' ||
-	    r->chain.injection.name.len)
-		err |= json_object_set_new(email, "injection_point",
-		    ed_hop(&r->chain.injection));
-	if (r->has_authres) {
-		ar = json_object();
-		if (ar != NULL) {
-			ed_bstr(ar, "authserv_id", r->ar.authserv_id);
-			if (r->ar.spf[0])
-				jstr_set(ar, "spf", r->ar.spf, strlen(r->ar.spf));
-			if (r->ar.dkim[0])
-				jstr_set(ar, "dkim", r->ar.dkim,
-				    strlen(r->ar.dkim));
-			if (r->ar.dmarc[0])
-				jstr_set(ar, "dmarc", r->ar.dmarc,
-				    strlen(r->ar.dmarc));
-		}
-		err |= json_object_set_new(email, "auth_results", ar);
-	}
-	return err ? -1 : 0;
+		ed_hop(w, "origin", &r->chain.origin);
+	inj = &r->chain.injection;
+	if (inj->hop >= 0 || inj->ip[0] != '\0' || inj->name.len)
+		ed_hop(w, "injection_point", inj);
+	if (r->has_authres)
+		ed_authres(w, &r->ar);
 }
 
-json_t *
-event_alerts_brief(const struct det_result *r)
+void
+event_alerts_brief(struct jw *w, const struct det_result *r)
 {
-	json_t *arr = json_array(), *a;
 	unsigned i;
 
-	for (i = 0; arr != NULL && r != NULL && i < r->n_alerts; i++) {
-		a = json_object();
-		if (a == NULL)
-			break;
-		json_object_set_new(a, "signature_id",
-		    json_integer(r->alerts[i].signature_id));
-		json_object_set_new(a, "signature",
-		    json_string(r->alerts[i].signature));
-		json_array_append_new(arr, a);
+	jw_arr(w);
+	for (i = 0; r != NULL && i < r->n_alerts && i < DET_MAX_ALERTS; i++) {
+		jw_obj(w);
+		jw_kint(w, "signature_id", r->alerts[i].signature_id);
+		jw_kcstr(w, "signature", r->alerts[i].signature);
+		jw_obj_end(w);
 	}
-	return arr;
+	jw_arr_end(w);
 }
 
 /* The transaction context every alert carries (events.md): smtp.tx_id,
  * mail_from, rcpt_to and the email's message_id and subject. */
-static int
-ed_tx_context(json_t *o, int64_t tx_id, const struct smtp_tx *tx)
+static void
+ed_tx_context(struct jw *w, int64_t tx_id, const struct smtp_tx *tx)
 {
 	const struct msghdr_field *f;
-	json_t *sm, *em, *to;
 	uint32_t i;
-	int err = 0;
 
-	sm = json_object();
-	err |= json_object_set_new(o, "smtp", sm);
-	if (sm == NULL)
-		return -1;
+	jw_key(w, "smtp");
+	jw_obj(w);
 	if (tx_id >= 0)
-		err |= json_object_set_new(sm, "tx_id", json_integer(tx_id));
-	if (tx == NULL)
-		return err;
+		jw_kint(w, "tx_id", tx_id);
+	if (tx == NULL) {
+		jw_obj_end(w);
+		return;
+	}
 	if (tx->has_mail_from)
-		err |= jstr_set(sm, "mail_from", tx->mail_from.p,
-		    tx->mail_from.len);
-	to = json_array();
-	for (i = 0; to != NULL && tx->rcpt != NULL && i < tx->rcpt_count; i++)
-		json_array_append_new(to, jstr_from_bytes(tx->rcpt[i].addr.p,
-		    tx->rcpt[i].addr.len));
-	err |= json_object_set_new(sm, "rcpt_to", to);
+		jw_kstr(w, "mail_from", tx->mail_from.p, tx->mail_from.len);
+	jw_key(w, "rcpt_to");
+	jw_arr(w);
+	for (i = 0; tx->rcpt != NULL && i < tx->rcpt_count; i++)
+		jw_str(w, tx->rcpt[i].addr.p, tx->rcpt[i].addr.len);
+	jw_arr_end(w);
+	jw_obj_end(w);
 	if (tx->hdr == NULL)
-		return err;
-	em = json_object();
-	err |= json_object_set_new(o, "email", em);
-	if (em == NULL)
-		return -1;
+		return;
+	jw_key(w, "email");
+	jw_obj(w);
 	f = msghdr_find(tx->hdr, "Message-ID", 0);
 	if (f != NULL)
-		err |= jstr_set(em, "message_id", f->value.p, f->value.len);
+		jw_kstr(w, "message_id", f->value.p, f->value.len);
 	f = msghdr_find(tx->hdr, "Subject", 0);
 	if (f != NULL)
-		err |= jstr_set(em, "subject", f->value.p, f->value.len);
-	return err;
+		jw_kstr(w, "subject", f->value.p, f->value.len);
+	jw_obj_end(w);
+}
+
+/* rcpt_to from a context's packed list: u16 LE length, then the bytes. */
+static void
+ed_ctx_rcpts(struct jw *w, const struct relay_txctx *c)
+{
+	uint32_t i, off = 0, n, len = c->rcpts_len;
+
+	if (len > sizeof(c->rcpts))
+		len = sizeof(c->rcpts);
+	jw_key(w, "rcpt_to");
+	jw_arr(w);
+	for (i = 0; i < c->rcpt_stored; i++) {
+		if (off + 2u > len)
+			break;
+		n = (uint32_t)c->rcpts[off] | (uint32_t)c->rcpts[off + 1] << 8;
+		if (off + 2u + n > len)
+			break;
+		jw_str(w, c->rcpts + off + 2, n);
+		off += 2u + n;
+	}
+	jw_arr_end(w);
+}
+
+/* Length of a context string, within its array. */
+static size_t
+ed_ctx_len(uint16_t len, size_t size)
+{
+	return len < size ? len : size;
 }
 
 /* The same context from a 1302's copy of the inbound transaction. */
-static int
-ed_ctx_context(json_t *o, int64_t tx_id, const struct relay_txctx *c)
+static void
+ed_ctx_context(struct jw *w, int64_t tx_id, const struct relay_txctx *c)
 {
-	json_t *sm, *em, *to;
-	uint32_t i, off = 0, n;
-	int err = 0;
-
-	sm = json_object();
-	err |= json_object_set_new(o, "smtp", sm);
-	if (sm == NULL)
-		return -1;
+	jw_key(w, "smtp");
+	jw_obj(w);
 	if (tx_id >= 0)
-		err |= json_object_set_new(sm, "tx_id", json_integer(tx_id));
+		jw_kint(w, "tx_id", tx_id);
 	if (c->has_mail_from)
-		err |= jstr_set(sm, "mail_from", c->mail_from,
-		    c->mail_from_len);
-	to = json_array();
-	for (i = 0; to != NULL && i < c->rcpt_stored; i++) {
-		if (off + 2u > c->rcpts_len)
-			break;
-		n = (uint32_t)c->rcpts[off] | (uint32_t)c->rcpts[off + 1] << 8;
-		if (off + 2u + n > c->rcpts_len)
-			break;
-		json_array_append_new(to, jstr_from_bytes(
-		    (const char *)c->rcpts + off + 2, n));
-		off += 2u + n;
-	}
-	err |= json_object_set_new(sm, "rcpt_to", to);
+		jw_kstr(w, "mail_from", c->mail_from,
+		    ed_ctx_len(c->mail_from_len, sizeof(c->mail_from)));
+	ed_ctx_rcpts(w, c);
+	jw_obj_end(w);
 	if (!c->has_hdr)
-		return err;
-	em = json_object();
-	err |= json_object_set_new(o, "email", em);
-	if (em == NULL)
-		return -1;
+		return;
+	jw_key(w, "email");
+	jw_obj(w);
 	if (c->has_message_id)
-		err |= jstr_set(em, "message_id", c->message_id,
-		    c->message_id_len);
+		jw_kstr(w, "message_id", c->message_id,
+		    ed_ctx_len(c->message_id_len, sizeof(c->message_id)));
 	if (c->has_subject)
-		err |= jstr_set(em, "subject", c->subject, c->subject_len);
-	return err;
+		jw_kstr(w, "subject", c->subject,
+		    ed_ctx_len(c->subject_len, sizeof(c->subject)));
+	jw_obj_end(w);
+}
+
+/* The `alert` object of a detection. */
+static void
+ed_alert(struct jw *w, const struct det_alert *al)
+{
+	jw_key(w, "alert");
+	jw_obj(w);
+	jw_kint(w, "signature_id", al->signature_id);
+	jw_kcstr(w, "signature", al->signature);
+	if (al->category != NULL)
+		jw_kcstr(w, "category", al->category);
+	jw_kint(w, "severity", al->severity);
+	if (al->description != NULL)
+		jw_kcstr(w, "description", al->description);
+	jw_kstr(w, "evidence", al->evidence, al->evidence_len <
+	    sizeof(al->evidence) ? al->evidence_len : sizeof(al->evidence));
+	if (al->hop >= 0)
+		jw_kint(w, "hop", al->hop);
+	ed_arr(w, "detail", al->detail, sizeof(al->detail));
+	if (al->nat)
+		jw_kbool(w, "nat", 1);
+	jw_obj_end(w);
 }
 
 int
@@ -220,58 +241,64 @@ event_alert(struct evbuf *b, const struct event_flow *ef,
     const struct smtp_tx *tx, const struct det_alert *al,
     const struct det_result *r)
 {
-	json_t *o, *a;
-	int err = 0;
+	struct jw *w = evbuf_begin(b);
 
 	(void)r;
-	o = event_new("alert", tx->ts_us, ef);
-	if (o == NULL) {
-		b->dropped++;
-		return -1;
-	}
-	a = json_object();
-	err |= json_object_set_new(o, "alert", a);
-	if (a != NULL) {
-		err |= json_object_set_new(a, "signature_id",
-		    json_integer(al->signature_id));
-		err |= json_object_set_new(a, "signature",
-		    json_string(al->signature));
-		if (al->category != NULL)
-			err |= json_object_set_new(a, "category",
-			    json_string(al->category));
-		err |= json_object_set_new(a, "severity",
-		    json_integer(al->severity));
-		if (al->description != NULL)
-			err |= jstr_set(a, "description", al->description,
-			    strlen(al->description));
-		err |= jstr_set(a, "evidence", al->evidence, al->evidence_len);
-		if (al->hop >= 0)
-			err |= json_object_set_new(a, "hop",
-			    json_integer(al->hop));
-		if (al->detail[0] != '\0')
-			err |= jstr_set(a, "detail", al->detail,
-			    strnlen(al->detail, sizeof(al->detail)));
-		if (al->nat)
-			err |= json_object_set_new(a, "nat", json_true());
-	}
-	err |= ed_tx_context(o, tx->tx_id, tx);
-	if (err) {
-		json_decref(o);
-		b->dropped++;
-		return -1;
-	}
-	err = evbuf_put(b, o);
-	json_decref(o);
-	return err;
+	event_head(w, "alert", tx->ts_us, ef);
+	ed_alert(w, al);
+	ed_tx_context(w, tx->tx_id, tx);
+	jw_obj_end(w);
+	return evbuf_commit(b);
 }
 
 static void
-ed_ip(json_t *o, const char *k, int ver, const uint8_t *a)
+ed_ip(struct jw *w, const char *k, int ver, const uint8_t *a)
 {
 	char buf[64];
 
 	event_format_ip(ver, a, buf, sizeof(buf));
-	json_object_set_new(o, k, json_string(buf));
+	jw_kcstr(w, k, buf);
+}
+
+/* The `alert` object of an open-relay/proxy/authentication detection. */
+static void
+ed_relay_alert(struct jw *w, const struct relay_alert *ra)
+{
+	jw_key(w, "alert");
+	jw_obj(w);
+	jw_kint(w, "signature_id", ra->signature_id);
+	jw_kcstr(w, "signature", ra->signature);
+	jw_kcstr(w, "category", ra->category);
+	jw_kint(w, "severity", ra->severity);
+	jw_kstr(w, "evidence", ra->evidence, ra->evidence_len <
+	    sizeof(ra->evidence) ? ra->evidence_len : sizeof(ra->evidence));
+	jw_obj_end(w);
+}
+
+static void
+ed_relay(struct jw *w, const struct relay_info *ri)
+{
+	jw_key(w, "relay");
+	jw_obj(w);
+	ed_ip(w, "server_ip", ri->ipver, ri->server_ip);
+	ed_ip(w, "client_ip", ri->ipver, ri->client_ip);
+	jw_kstr(w, "foreign_rcpt", ri->foreign_rcpt,
+	    strnlen(ri->foreign_rcpt, sizeof(ri->foreign_rcpt)));
+	jw_kstr(w, "local_domains_assumed", ri->local_domains_assumed,
+	    strnlen(ri->local_domains_assumed,
+	    sizeof(ri->local_domains_assumed)));
+	jw_kbool(w, "confirmed", ri->confirmed);
+	if (ri->confirmed) {
+		jw_kint(w, "outbound_flow_id",
+		    (int64_t)(ri->outbound_flow_id & 0x7fffffffffffffffull));
+		ed_ip(w, "outbound_dest_ip", ri->ipver, ri->outbound_dest_ip);
+		/* JSON has no NaN or infinity: left out, as jansson did */
+		if (isfinite(ri->delay_s)) {
+			jw_key(w, "delay_s");
+			jw_real(w, ri->delay_s);
+		}
+	}
+	jw_obj_end(w);
 }
 
 int
@@ -279,64 +306,16 @@ event_alert_relay(struct evbuf *b, const struct event_flow *ef,
     uint64_t ts_us, int64_t tx_id, const struct smtp_tx *tx,
     const struct relay_txctx *ctx, const struct relay_alert *ra)
 {
-	json_t *o, *a, *rl;
-	int err = 0;
+	struct jw *w = evbuf_begin(b);
 
-	o = event_new("alert", ts_us, ef);
-	if (o == NULL) {
-		b->dropped++;
-		return -1;
-	}
-	a = json_object();
-	err |= json_object_set_new(o, "alert", a);
-	if (a != NULL) {
-		err |= json_object_set_new(a, "signature_id",
-		    json_integer(ra->signature_id));
-		err |= json_object_set_new(a, "signature",
-		    json_string(ra->signature));
-		err |= json_object_set_new(a, "category",
-		    json_string(ra->category));
-		err |= json_object_set_new(a, "severity",
-		    json_integer(ra->severity));
-		err |= jstr_set(a, "evidence", ra->evidence, ra->evidence_len);
-	}
+	event_head(w, "alert", ts_us, ef);
+	ed_relay_alert(w, ra);
 	if (tx == NULL && ctx != NULL)
-		err |= ed_ctx_context(o, tx_id, ctx);
+		ed_ctx_context(w, tx_id, ctx);
 	else
-		err |= ed_tx_context(o, tx_id, tx);
-	if (ra->has_relay) {
-		const struct relay_info *ri = &ra->relay;
-
-		rl = json_object();
-		err |= json_object_set_new(o, "relay", rl);
-		if (rl != NULL) {
-			ed_ip(rl, "server_ip", ri->ipver, ri->server_ip);
-			ed_ip(rl, "client_ip", ri->ipver, ri->client_ip);
-			jstr_set(rl, "foreign_rcpt", ri->foreign_rcpt,
-			    strnlen(ri->foreign_rcpt, sizeof(ri->foreign_rcpt)));
-			jstr_set(rl, "local_domains_assumed",
-			    ri->local_domains_assumed,
-			    strnlen(ri->local_domains_assumed,
-			    sizeof(ri->local_domains_assumed)));
-			json_object_set_new(rl, "confirmed",
-			    json_boolean(ri->confirmed));
-			if (ri->confirmed) {
-				json_object_set_new(rl, "outbound_flow_id",
-				    json_integer((json_int_t)
-				    (ri->outbound_flow_id & 0x7fffffffffffffffull)));
-				ed_ip(rl, "outbound_dest_ip", ri->ipver,
-				    ri->outbound_dest_ip);
-				json_object_set_new(rl, "delay_s",
-				    json_real(ri->delay_s));
-			}
-		}
-	}
-	if (err) {
-		json_decref(o);
-		b->dropped++;
-		return -1;
-	}
-	err = evbuf_put(b, o);
-	json_decref(o);
-	return err;
+		ed_tx_context(w, tx_id, tx);
+	if (ra->has_relay)
+		ed_relay(w, &ra->relay);
+	jw_obj_end(w);
+	return evbuf_commit(b);
 }

@@ -15,8 +15,10 @@
  * to jansson's writer (\u0000 ...).
  *
  * The output buffer is on the stack for short strings and malloc'ed for
- * long ones (the output path, not the per-packet path).  Rejected: replacing
- * bad bytes with U+FFFD (the analyst loses the byte value) and escaping the
+ * long ones (the output path, not the per-packet path).  jstr_seq_len is
+ * shared with jw, which writes the same strings straight into the event
+ * buffer, so both paths agree on what is valid.  Rejected: replacing bad
+ * bytes with U+FFFD (the analyst loses the byte value) and escaping the
  * whole string as hex (unreadable for the usual one-bad-byte subject).
  */
 #include "jstr.h"
@@ -26,8 +28,7 @@
 
 #define JSTR_STACK 1024
 
-/* Length of the valid UTF-8 sequence starting at p[0], or 0 if invalid. */
-static size_t
+size_t
 jstr_seq_len(const uint8_t *p, size_t n)
 {
 	uint8_t c = p[0], lo = 0x80, hi = 0xbf;

@@ -1,8 +1,11 @@
 /*
  * test_event.c - the events as written: each is sent through an evbuf and
  * a sink into a temporary file, read back, parsed with jansson and its
- * fields checked against the contract (spec/events.md).
+ * fields checked against the contract (spec/events.md): the flow fields,
+ * smtp and email, the detection parts (received, origin, injection_point,
+ * auth_results, alerts) and the alert events.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +214,33 @@ test_flow_fields(void)
 	CHECK(str_is(o, "sensor", "default-sensor"));
 	CHECK(str_is(o, "anomaly.type", "stream"));
 	json_decref(o);
+}
+
+static void
+test_ipv4(void)
+{
+	static const struct {
+		uint8_t a[4];
+		const char *want;
+	} v[] = {
+		{ { 0, 0, 0, 0 }, "0.0.0.0" },
+		{ { 255, 255, 255, 255 }, "255.255.255.255" },
+		{ { 10, 0, 100, 9 }, "10.0.100.9" },
+		{ { 1, 20, 0, 199 }, "1.20.0.199" },
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		event_format_ip(4, v[i].a, buf, sizeof(buf));
+		CHECK(strcmp(buf, v[i].want) == 0);
+	}
+	/* cut as snprintf would */
+	event_format_ip(4, v[1].a, buf, 5);
+	CHECK(strcmp(buf, "255.") == 0);
+	buf[0] = 'x';
+	event_format_ip(4, v[1].a, buf, 0);
+	CHECK(buf[0] == 'x');
 }
 
 static void
@@ -477,6 +507,264 @@ test_smtp(struct pool *blocks)
 	arena_reset(&ha);
 }
 
+static json_t *
+oget(json_t *o, const char *path_)
+{
+	char key[64];
+	const char *dot;
+	json_t *v = o;
+
+	while (v != NULL && (dot = strchr(path_, '.')) != NULL) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path_), path_);
+		v = json_is_array(v) ? json_array_get(v, (size_t)atoi(key)) :
+		    json_object_get(v, key);
+		path_ = dot + 1;
+	}
+	return json_is_array(v) ? json_array_get(v, (size_t)atoi(path_)) :
+	    json_object_get(v, path_);
+}
+
+static long long
+iget(json_t *o, const char *path_)
+{
+	json_t *v = oget(o, path_);
+
+	return json_is_integer(v) ? json_integer_value(v) : -999999;
+}
+
+static const char det_hdr[] =
+    "Message-ID: <m1@example.com>\r\n"
+    "Subject: =?UTF-8?Q?hi?= \xff\r\n"
+    "\r\n";
+
+static void
+fill_detect(struct det_result *dr)
+{
+	struct received *r = &dr->rcv[0];
+
+	r->raw = bstr_cstr("from a.example (b.example [192.0.2.1]) by mx; x");
+	r->parsed = 1;
+	r->from_name = bstr_cstr("a.example");
+	r->from_rdns = bstr_cstr("b.example");
+	r->from_ip.ver = 4;
+	strcpy(r->from_ip.canon, "192.0.2.1");
+	r->by = bstr_cstr("mx");
+	r->with = bstr_cstr("ESMTPS");
+	r->for_addr = bstr_cstr("<u@example.org>");
+	r->date.valid = 1;
+	strcpy(r->date.iso, "2023-11-14T22:13:19Z");
+	r->date.tz = bstr_cstr("+0000");
+	dr->rcv[1].raw = bstr_make("junk\xff\0here", 10);
+	dr->n_rcv = 2;
+	dr->n_rcv_total = 5;
+	dr->chain.origin.hop = 1;
+	strcpy(dr->chain.origin.ip, "2001:db8::1");
+	dr->chain.injection.hop = -1;
+	dr->chain.injection.name = bstr_cstr("inj\x80.example");
+	dr->has_authres = 1;
+	dr->ar.authserv_id = bstr_cstr("mx.example");
+	strcpy(dr->ar.spf, "pass");
+	strcpy(dr->ar.dmarc, "fail");
+	dr->alerts[0].signature_id = 1201;
+	dr->alerts[0].signature = "FIRST";
+	dr->alerts[1].signature_id = 1305;
+	dr->alerts[1].signature = "SECOND";
+	dr->n_alerts = 2;
+}
+
+static void
+test_detect(struct pool *blocks)
+{
+	struct det_result *dr = calloc(1, sizeof(*dr));
+	struct smtp_rcpt rc[1];
+	struct smtp_tx tx;
+	struct event_flow ef;
+	struct arena ha, scratch;
+	struct msghdr_section h;
+	struct msghdr_config hc = { 65536, 1024 };
+	struct det_alert *al;
+	json_t *o, *e;
+
+	if (dr == NULL)
+		return;
+	arena_init(&ha, blocks);
+	arena_init(&scratch, blocks);
+	msghdr_init(&h, &ha, &hc);
+	msghdr_feed(&h, (const uint8_t *)det_hdr, sizeof(det_hdr) - 1);
+	msghdr_finish(&h);
+	fill_detect(dr);
+	memset(&tx, 0, sizeof(tx));
+	memset(rc, 0, sizeof(rc));
+	tx.tx_id = 4;
+	tx.ts_us = 1700000000000000ULL;
+	tx.has_mail_from = 1;
+	tx.mail_from = bstr_cstr("s@example.com");
+	rc[0].addr = bstr_cstr("r\xc3@example.org");
+	rc[0].code = 250;
+	tx.rcpt = rc;
+	tx.rcpt_count = tx.rcpt_total = 1;
+	tx.hdr = &h;
+	flow4(&ef);
+
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, dr) == 0);
+	arena_reset(&scratch);
+	o = one_event();
+	e = json_object_get(o, "email");
+	CHECK(str_is(e, "subject", "hi \\xff"));
+	CHECK(json_array_size(json_object_get(e, "received")) == 2);
+	CHECK(str_is(oget(e, "received.0"), "from_ip", "192.0.2.1"));
+	CHECK(str_is(oget(e, "received.0"), "from_name", "a.example"));
+	CHECK(str_is(oget(e, "received.0"), "date", "2023-11-14T22:13:19Z"));
+	CHECK(str_is(oget(e, "received.0"), "for", "<u@example.org>"));
+	CHECK(!has(oget(e, "received.0"), "id"));
+	CHECK(json_is_true(oget(e, "received.0.parsed")));
+	CHECK(json_string_length(oget(e, "received.1.raw")) == 13 &&
+	    memcmp(json_string_value(oget(e, "received.1.raw")),
+	    "junk\\xff\0here", 13) == 0);
+	CHECK(json_is_false(oget(e, "received.1.parsed")) &&
+	    json_object_size(oget(e, "received.1")) == 2);
+	CHECK_EQ_INT(iget(e, "received_total"), 5);
+	CHECK_EQ_INT(iget(e, "origin.hop"), 1);
+	CHECK(str_is(e, "origin.ip", "2001:db8::1"));
+	CHECK(!has(json_object_get(e, "origin"), "name"));
+	CHECK_EQ_INT(iget(e, "injection_point.hop"), -1);
+	CHECK(str_is(e, "injection_point.name", "inj\\x80.example"));
+	CHECK(str_is(e, "auth_results.authserv_id", "mx.example"));
+	CHECK(str_is(e, "auth_results.spf", "pass"));
+	CHECK(!has(json_object_get(e, "auth_results"), "dkim"));
+	CHECK(json_array_size(json_object_get(o, "alerts")) == 2);
+	CHECK_EQ_INT(iget(o, "alerts.1.signature_id"), 1305);
+	CHECK(str_is(oget(o, "alerts.1"), "signature", "SECOND"));
+	json_decref(o);
+
+	/* an empty result: received [] and alerts [], nothing else */
+	memset(dr, 0, sizeof(*dr));
+	dr->chain.origin.hop = dr->chain.injection.hop = -1;
+	CHECK(event_smtp(&eb, &ef, &tx, &scratch, dr) == 0);
+	arena_reset(&scratch);
+	o = one_event();
+	e = json_object_get(o, "email");
+	CHECK(json_is_array(json_object_get(e, "received")) &&
+	    json_array_size(json_object_get(e, "received")) == 0);
+	CHECK(!has(e, "received_total") && !has(e, "origin") &&
+	    !has(e, "injection_point") && !has(e, "auth_results"));
+	CHECK(json_is_array(json_object_get(o, "alerts")) &&
+	    json_array_size(json_object_get(o, "alerts")) == 0);
+	json_decref(o);
+
+	/* one alert event: its object and the transaction's context */
+	al = &dr->alerts[0];
+	al->signature_id = 1101;
+	al->signature = "HELO_MISMATCH";
+	al->category = NULL;
+	al->description = "d\"q";
+	al->severity = 2;
+	al->hop = 3;
+	memcpy(al->evidence, "ev\0\xfe", 4);
+	al->evidence_len = 4;
+	strcpy(al->detail, "det");
+	al->nat = 1;
+	CHECK(event_alert(&eb, &ef, &tx, al, dr) == 0);
+	o = one_event();
+	CHECK(str_is(o, "event_type", "alert"));
+	CHECK_EQ_INT(iget(o, "alert.signature_id"), 1101);
+	CHECK(str_is(o, "alert.signature", "HELO_MISMATCH"));
+	CHECK(!has(json_object_get(o, "alert"), "category"));
+	CHECK(str_is(o, "alert.description", "d\"q"));
+	CHECK_EQ_INT(iget(o, "alert.severity"), 2);
+	CHECK(json_string_length(oget(o, "alert.evidence")) == 7 &&
+	    memcmp(json_string_value(oget(o, "alert.evidence")),
+	    "ev\0\\xfe", 7) == 0);
+	CHECK_EQ_INT(iget(o, "alert.hop"), 3);
+	CHECK(str_is(o, "alert.detail", "det"));
+	CHECK(json_is_true(oget(o, "alert.nat")));
+	CHECK_EQ_INT(iget(o, "smtp.tx_id"), 4);
+	CHECK(str_is(o, "smtp.mail_from", "s@example.com"));
+	CHECK(json_array_size(oget(o, "smtp.rcpt_to")) == 1 &&
+	    strcmp(json_string_value(oget(o, "smtp.rcpt_to.0")),
+	    "r\\xc3@example.org") == 0);
+	CHECK(str_is(o, "email.message_id", "<m1@example.com>"));
+	CHECK(has(json_object_get(o, "email"), "subject"));
+	json_decref(o);
+
+	arena_reset(&ha);
+	free(dr);
+}
+
+static void
+test_alert_relay(void)
+{
+	struct relay_alert *ra = calloc(1, sizeof(*ra));
+	struct relay_txctx *c = calloc(1, sizeof(*c));
+	struct event_flow ef;
+	json_t *o;
+
+	if (ra == NULL || c == NULL)
+		goto out;
+	flow4(&ef);
+	ra->signature_id = 1302;
+	ra->signature = "RELAY_CONFIRMED";
+	ra->category = "open-relay";
+	ra->severity = 1;
+	memcpy(ra->evidence, "e\xff", 2);
+	ra->evidence_len = 2;
+	ra->has_relay = 1;
+	ra->relay.ipver = 4;
+	memcpy(ra->relay.server_ip, "\xc6\x33\x64\x19", 4);
+	memcpy(ra->relay.client_ip, "\xc0\x00\x02\x0a", 4);
+	strcpy(ra->relay.foreign_rcpt, "x@far.example");
+	ra->relay.confirmed = 1;
+	ra->relay.outbound_flow_id = 0xffffffffffffffffULL;
+	memcpy(ra->relay.outbound_dest_ip, "\x0a\x00\x00\x01", 4);
+	ra->relay.delay_s = 1.5;
+	c->has_mail_from = 1;
+	memcpy(c->mail_from, "m@f", 3);
+	c->mail_from_len = 3;
+	memcpy(c->rcpts, "\x03\x00" "a@b" "\x02\x00" "c\xff", 9);
+	c->rcpts_len = 9;
+	c->rcpt_stored = c->rcpt_count = 2;
+	c->has_hdr = c->has_subject = 1;
+	memcpy(c->subject, "sub", 3);
+	c->subject_len = 3;
+
+	CHECK(event_alert_relay(&eb, &ef, 1700000000000000ULL, 7, NULL, c,
+	    ra) == 0);
+	o = one_event();
+	CHECK(str_is(o, "alert.signature", "RELAY_CONFIRMED"));
+	CHECK(str_is(o, "alert.category", "open-relay"));
+	CHECK(str_is(o, "alert.evidence", "e\\xff"));
+	CHECK_EQ_INT(iget(o, "smtp.tx_id"), 7);
+	CHECK(str_is(o, "smtp.mail_from", "m@f"));
+	CHECK(json_array_size(oget(o, "smtp.rcpt_to")) == 2 &&
+	    strcmp(json_string_value(oget(o, "smtp.rcpt_to.1")),
+	    "c\\xff") == 0);
+	CHECK(str_is(o, "email.subject", "sub") &&
+	    !has(json_object_get(o, "email"), "message_id"));
+	CHECK(str_is(o, "relay.server_ip", "198.51.100.25"));
+	CHECK(str_is(o, "relay.client_ip", "192.0.2.10"));
+	CHECK(str_is(o, "relay.foreign_rcpt", "x@far.example"));
+	CHECK(str_is(o, "relay.local_domains_assumed", ""));
+	CHECK(json_is_true(oget(o, "relay.confirmed")));
+	CHECK(iget(o, "relay.outbound_flow_id") == INT64_MAX);
+	CHECK(str_is(o, "relay.outbound_dest_ip", "10.0.0.1"));
+	CHECK(json_is_real(oget(o, "relay.delay_s")) &&
+	    json_real_value(oget(o, "relay.delay_s")) == 1.5);
+	json_decref(o);
+
+	/* no transaction at all, and a delay JSON cannot carry */
+	ra->relay.delay_s = NAN;
+	CHECK(event_alert_relay(&eb, &ef, 0, -1, NULL, NULL, ra) == 0);
+	o = one_event();
+	CHECK(json_object_size(json_object_get(o, "smtp")) == 0);
+	CHECK(!has(o, "email"));
+	CHECK(has(json_object_get(o, "relay"), "outbound_dest_ip") &&
+	    !has(json_object_get(o, "relay"), "delay_s"));
+	json_decref(o);
+out:
+	free(ra);
+	free(c);
+}
+
 static void
 test_stats(void)
 {
@@ -530,8 +818,11 @@ main(void)
 
 	test_ts();
 	test_flow_fields();
+	test_ipv4();
 	test_ipv6();
 	test_smtp(blocks);
+	test_detect(blocks);
+	test_alert_relay();
 	test_stats();
 
 	evbuf_free(&eb);
