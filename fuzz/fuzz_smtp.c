@@ -22,8 +22,9 @@
  *
  * Checks: every transaction goes through event_smtp_object and
  * event_email_object (and event_smtp into a discarding evbuf); both must
- * build and json_dumps must give text json_loads accepts (jstr keeps
- * attacker bytes valid UTF-8).  tx_id is 0, 1, 2... in reporting order;
+ * build (they run output/jw.c, the writer event_smtp uses, and parse its
+ * text back with jansson) and json_dumps must give text json_loads accepts
+ * (attacker bytes are kept valid UTF-8).  tx_id is 0, 1, 2... in reporting order;
  * rcpt_count <= rcpt_total and within max_rcpt; every bstr is readable;
  * data_bytes is 0 without a header section and equals the bytes passed to
  * msg_data for that message; msg_begin/msg_end pair up and the message is
