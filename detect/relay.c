@@ -1061,67 +1061,26 @@ tunnel_pair_ok(const struct relay_rec *in, const struct relay_rec *out)
 	    same_msg(in, out);
 }
 
-static void
-emit_tunnel(struct relay_worker *w, const struct relay_rec *in,
-    const struct relay_txctx *ctx, const struct relay_rec *out)
-{
-	struct relay_confirmed c;
-	struct relay_alert *a = &c.alert;
-	char buf[RELAY_EVIDENCE_MAX + 1], dst[64];
-	uint64_t d;
-
-	memset(&c, 0, sizeof(c));
-	a->signature_id = 1304;
-	a->signature = "PROXY_SMTP_TUNNEL";
-	a->category = "open-relay";
-	a->severity = 1;
-	a->has_relay = 1;
-	a->relay.ipver = in->ipver;
-	memcpy(a->relay.server_ip, in->server_ip, 16);
-	memcpy(a->relay.client_ip, in->client_ip, 16);
-	a->relay.confirmed = 1;
-	a->relay.outbound_flow_id = out->flow_id;
-	memcpy(a->relay.outbound_dest_ip, out->server_ip, 16);
-	d = out->ts_us > in->ts_us ? out->ts_us - in->ts_us :
-	    in->ts_us - out->ts_us;
-	a->relay.delay_s = (double)d / 1e6;
-	ip_text(in->ipver, out->server_ip, dst, sizeof(dst));
-	snprintf(buf, sizeof(buf), "tunnelled on flow %llu, carried on by "
-	    "the proxy on flow %llu to %s port %u (%s)",
-	    (unsigned long long)in->flow_id, (unsigned long long)out->flow_id,
-	    dst, (unsigned)out->server_port,
-	    (in->key_mid != 0 && out->key_mid != 0) ? "same Message-ID" :
-	    "same body digest");
-	put_s(a->evidence, sizeof(a->evidence), 0, buf);
-	alert_done(a, strlen(a->evidence));
-	c.ipver = in->ipver;
-	memcpy(c.client_ip, in->client_ip, 16);
-	memcpy(c.server_ip, in->server_ip, 16);
-	c.client_port = in->client_port;
-	c.server_port = in->server_port;
-	c.flow_id = in->flow_id;
-	c.tx_id = in->tx_id;
-	c.inbound_ts_us = in->ts_us;
-	c.ts_us = in->ts_us > out->ts_us ? in->ts_us : out->ts_us;
-	c.outbound_tx_id = out->tx_id;
-	c.ctx = ctx;
-	w->st.tunnels_linked++;
-	if (w->fn != NULL)
-		w->fn(w->u, &c);
-}
-
+/*
+ * Report a pair: a 1302 for INBOUND/OUTBOUND, a linked 1304 for the two
+ * legs of a proxy tunnel.  Flow fields are the inbound side's; delay_s and
+ * the event time use the distance and the later of the two transactions
+ * (a 1302 always has t_out >= t_in; tunnel legs may end in either order).
+ */
 static void
 emit(struct relay_worker *w, const struct relay_rec *in,
     const struct relay_txctx *ctx, const struct relay_rec *out)
 {
 	struct relay_confirmed c;
 	struct relay_alert *a = &c.alert;
-	char buf[RELAY_EVIDENCE_MAX + 1];
-	int n;
+	char buf[RELAY_EVIDENCE_MAX + 1], dst[64];
+	const char *how = (in->key_mid != 0 && out->key_mid != 0) ?
+	    "same Message-ID" : "same body digest";
+	int tunnel = in->kind == RELAY_KIND_TUN_IN;
 
 	memset(&c, 0, sizeof(c));
-	a->signature_id = 1302;
-	a->signature = "RELAY_CONFIRMED";
+	a->signature_id = tunnel ? 1304 : 1302;
+	a->signature = tunnel ? "PROXY_SMTP_TUNNEL" : "RELAY_CONFIRMED";
 	a->category = "open-relay";
 	a->severity = 1;
 	a->has_relay = 1;
@@ -1135,15 +1094,21 @@ emit(struct relay_worker *w, const struct relay_rec *in,
 	a->relay.confirmed = 1;
 	a->relay.outbound_flow_id = out->flow_id;
 	memcpy(a->relay.outbound_dest_ip, out->server_ip, 16);
-	a->relay.delay_s = (double)(out->ts_us - in->ts_us) / 1e6;
-	n = snprintf(buf, sizeof(buf), "accepted for <%s> on flow %llu, "
-	    "sent on by the server on flow %llu after %.3f s (%s)",
-	    in->foreign_rcpt, (unsigned long long)in->flow_id,
-	    (unsigned long long)out->flow_id, a->relay.delay_s,
-	    (in->key_mid != 0 && out->key_mid != 0) ? "same Message-ID" :
-	    "same body digest");
-	if (n < 0)
-		n = 0;
+	a->relay.delay_s = (double)(out->ts_us > in->ts_us ?
+	    out->ts_us - in->ts_us : in->ts_us - out->ts_us) / 1e6;
+	if (tunnel) {
+		ip_text(in->ipver, out->server_ip, dst, sizeof(dst));
+		snprintf(buf, sizeof(buf), "tunnelled on flow %llu, carried "
+		    "on by the proxy on flow %llu to %s port %u (%s)",
+		    (unsigned long long)in->flow_id,
+		    (unsigned long long)out->flow_id, dst,
+		    (unsigned)out->server_port, how);
+	} else {
+		snprintf(buf, sizeof(buf), "accepted for <%s> on flow %llu, "
+		    "sent on by the server on flow %llu after %.3f s (%s)",
+		    in->foreign_rcpt, (unsigned long long)in->flow_id,
+		    (unsigned long long)out->flow_id, a->relay.delay_s, how);
+	}
 	put_s(a->evidence, sizeof(a->evidence), 0, buf);
 	alert_done(a, strlen(a->evidence));
 	c.ipver = in->ipver;
@@ -1154,10 +1119,13 @@ emit(struct relay_worker *w, const struct relay_rec *in,
 	c.flow_id = in->flow_id;
 	c.tx_id = in->tx_id;
 	c.inbound_ts_us = in->ts_us;
-	c.ts_us = out->ts_us;
+	c.ts_us = out->ts_us > in->ts_us ? out->ts_us : in->ts_us;
 	c.outbound_tx_id = out->tx_id;
 	c.ctx = ctx;
-	w->st.confirmed++;
+	if (tunnel)
+		w->st.tunnels_linked++;
+	else
+		w->st.confirmed++;
 	if (w->fn != NULL)
 		w->fn(w->u, &c);
 }
@@ -1204,12 +1172,9 @@ static void
 try_pair(struct relay_worker *w, const struct relay_rec *in,
     const struct relay_txctx *ctx, const struct relay_rec *out)
 {
-	if (in->kind == RELAY_KIND_TUN_IN) {
-		if (tunnel_pair_ok(in, out))
-			emit_tunnel(w, in, ctx, out);
-	} else if (pair_ok(w, in, out)) {
+	if (in->kind == RELAY_KIND_TUN_IN ? tunnel_pair_ok(in, out) :
+	    pair_ok(w, in, out))
 		emit(w, in, ctx, out);
-	}
 }
 
 static void
@@ -1594,12 +1559,13 @@ relay_tx(const struct relay_config *cfg, struct relay_worker *w,
 	memcpy(rec.client_ip, wire->client_ip, 16);
 	memcpy(rec.server_ip, wire->server_ip, 16);
 	if (tx->has_data && (rec.key_mid != 0 || rec.key_body != 0)) {
+		if (r1301 || wire->tunnel)
+			relay_txctx_fill(&ctx, tx);
 		if (r1301) {
 			rec.kind = RELAY_KIND_IN;
 			cpy(rec.foreign_rcpt, sizeof(rec.foreign_rcpt), frcpt);
 			cpy(rec.assumed, sizeof(rec.assumed),
 			    L.configured ? "" : L.assumed_list);
-			relay_txctx_fill(&ctx, tx);
 			before = w->st.confirmed;
 			insert(w, &rec, &ctx);
 			confirmed |= w->st.confirmed != before;
@@ -1619,7 +1585,6 @@ relay_tx(const struct relay_config *cfg, struct relay_worker *w,
 			rec.tgt_port = wire->tunnel_port;
 			rec.has_tgt_ip = wire->tunnel_has_ip;
 			memcpy(rec.tgt_ip, wire->tunnel_ip, 16);
-			relay_txctx_fill(&ctx, tx);
 			insert(w, &rec, &ctx);
 			bus_publish(w, &rec, &ctx);
 		} else {

@@ -121,41 +121,74 @@ event_alerts_brief(struct jw *w, const struct det_result *r)
 	jw_arr_end(w);
 }
 
-/* The transaction context every alert carries (events.md): smtp.tx_id,
- * mail_from, rcpt_to and the email's message_id and subject. */
+/*
+ * The transaction context every alert carries (events.md): smtp.tx_id,
+ * mail_from, rcpt_to and the email's message_id and subject.  It comes
+ * from the transaction itself, or for a 1302 / linked 1304 from the
+ * inbound transaction's copy (struct relay_txctx): both are read into one
+ * view so the fields are written in one place.
+ */
+struct ed_txview {
+	uint8_t has_tx, has_mail_from, has_hdr, has_message_id, has_subject;
+	struct bstr mail_from, message_id, subject;
+	const struct smtp_tx *tx;            /* rcpts from tx->rcpt, or */
+	const struct relay_txctx *ctx;       /* from the packed list */
+};
+
 static void
-ed_tx_context(struct jw *w, int64_t tx_id, const struct smtp_tx *tx)
+ed_view_tx(struct ed_txview *v, const struct smtp_tx *tx)
 {
 	const struct msghdr_field *f;
-	uint32_t i;
 
-	jw_key(w, "smtp");
-	jw_obj(w);
-	if (tx_id >= 0)
-		jw_kint(w, "tx_id", tx_id);
-	if (tx == NULL) {
-		jw_obj_end(w);
+	memset(v, 0, sizeof(*v));
+	if (tx == NULL)
 		return;
-	}
-	if (tx->has_mail_from)
-		jw_kstr(w, "mail_from", tx->mail_from.p, tx->mail_from.len);
-	jw_key(w, "rcpt_to");
-	jw_arr(w);
-	for (i = 0; tx->rcpt != NULL && i < tx->rcpt_count; i++)
-		jw_str(w, tx->rcpt[i].addr.p, tx->rcpt[i].addr.len);
-	jw_arr_end(w);
-	jw_obj_end(w);
+	v->has_tx = 1;
+	v->tx = tx;
+	v->has_mail_from = tx->has_mail_from;
+	v->mail_from = tx->mail_from;
 	if (tx->hdr == NULL)
 		return;
-	jw_key(w, "email");
-	jw_obj(w);
+	v->has_hdr = 1;
 	f = msghdr_find(tx->hdr, "Message-ID", 0);
-	if (f != NULL)
-		jw_kstr(w, "message_id", f->value.p, f->value.len);
+	if (f != NULL) {
+		v->has_message_id = 1;
+		v->message_id = f->value;
+	}
 	f = msghdr_find(tx->hdr, "Subject", 0);
-	if (f != NULL)
-		jw_kstr(w, "subject", f->value.p, f->value.len);
-	jw_obj_end(w);
+	if (f != NULL) {
+		v->has_subject = 1;
+		v->subject = f->value;
+	}
+}
+
+/* A context string, within its array. */
+static struct bstr
+ed_ctx_str(const char *p, uint16_t len, size_t size)
+{
+	struct bstr b;
+
+	b.p = (const uint8_t *)p;
+	b.len = len < size ? len : (uint32_t)size;
+	return b;
+}
+
+static void
+ed_view_ctx(struct ed_txview *v, const struct relay_txctx *c)
+{
+	memset(v, 0, sizeof(*v));
+	v->has_tx = 1;
+	v->ctx = c;
+	v->has_mail_from = c->has_mail_from;
+	v->mail_from = ed_ctx_str(c->mail_from, c->mail_from_len,
+	    sizeof(c->mail_from));
+	v->has_hdr = c->has_hdr;
+	v->has_message_id = c->has_message_id;
+	v->message_id = ed_ctx_str(c->message_id, c->message_id_len,
+	    sizeof(c->message_id));
+	v->has_subject = c->has_subject;
+	v->subject = ed_ctx_str(c->subject, c->subject_len,
+	    sizeof(c->subject));
 }
 
 /* rcpt_to from a context's packed list: u16 LE length, then the bytes. */
@@ -166,8 +199,6 @@ ed_ctx_rcpts(struct jw *w, const struct relay_txctx *c)
 
 	if (len > sizeof(c->rcpts))
 		len = sizeof(c->rcpts);
-	jw_key(w, "rcpt_to");
-	jw_arr(w);
 	for (i = 0; i < c->rcpt_stored; i++) {
 		if (off + 2u > len)
 			break;
@@ -177,39 +208,40 @@ ed_ctx_rcpts(struct jw *w, const struct relay_txctx *c)
 		jw_str(w, c->rcpts + off + 2, n);
 		off += 2u + n;
 	}
-	jw_arr_end(w);
 }
 
-/* Length of a context string, within its array. */
-static size_t
-ed_ctx_len(uint16_t len, size_t size)
-{
-	return len < size ? len : size;
-}
-
-/* The same context from a 1302's copy of the inbound transaction. */
 static void
-ed_ctx_context(struct jw *w, int64_t tx_id, const struct relay_txctx *c)
+ed_tx_context(struct jw *w, int64_t tx_id, const struct ed_txview *v)
 {
+	uint32_t i;
+
 	jw_key(w, "smtp");
 	jw_obj(w);
 	if (tx_id >= 0)
 		jw_kint(w, "tx_id", tx_id);
-	if (c->has_mail_from)
-		jw_kstr(w, "mail_from", c->mail_from,
-		    ed_ctx_len(c->mail_from_len, sizeof(c->mail_from)));
-	ed_ctx_rcpts(w, c);
+	if (!v->has_tx) {
+		jw_obj_end(w);
+		return;
+	}
+	if (v->has_mail_from)
+		jw_kstr(w, "mail_from", v->mail_from.p, v->mail_from.len);
+	jw_key(w, "rcpt_to");
+	jw_arr(w);
+	if (v->ctx != NULL)
+		ed_ctx_rcpts(w, v->ctx);
+	for (i = 0; v->tx != NULL && v->tx->rcpt != NULL &&
+	    i < v->tx->rcpt_count; i++)
+		jw_str(w, v->tx->rcpt[i].addr.p, v->tx->rcpt[i].addr.len);
+	jw_arr_end(w);
 	jw_obj_end(w);
-	if (!c->has_hdr)
+	if (!v->has_hdr)
 		return;
 	jw_key(w, "email");
 	jw_obj(w);
-	if (c->has_message_id)
-		jw_kstr(w, "message_id", c->message_id,
-		    ed_ctx_len(c->message_id_len, sizeof(c->message_id)));
-	if (c->has_subject)
-		jw_kstr(w, "subject", c->subject,
-		    ed_ctx_len(c->subject_len, sizeof(c->subject)));
+	if (v->has_message_id)
+		jw_kstr(w, "message_id", v->message_id.p, v->message_id.len);
+	if (v->has_subject)
+		jw_kstr(w, "subject", v->subject.p, v->subject.len);
 	jw_obj_end(w);
 }
 
@@ -242,11 +274,13 @@ event_alert(struct evbuf *b, const struct event_flow *ef,
     const struct det_result *r)
 {
 	struct jw *w = evbuf_begin(b);
+	struct ed_txview v;
 
 	(void)r;
 	event_head(w, "alert", tx->ts_us, ef);
 	ed_alert(w, al);
-	ed_tx_context(w, tx->tx_id, tx);
+	ed_view_tx(&v, tx);
+	ed_tx_context(w, tx->tx_id, &v);
 	jw_obj_end(w);
 	return evbuf_commit(b);
 }
@@ -307,13 +341,15 @@ event_alert_relay(struct evbuf *b, const struct event_flow *ef,
     const struct relay_txctx *ctx, const struct relay_alert *ra)
 {
 	struct jw *w = evbuf_begin(b);
+	struct ed_txview v;
 
 	event_head(w, "alert", ts_us, ef);
 	ed_relay_alert(w, ra);
 	if (tx == NULL && ctx != NULL)
-		ed_ctx_context(w, tx_id, ctx);
+		ed_view_ctx(&v, ctx);
 	else
-		ed_tx_context(w, tx_id, tx);
+		ed_view_tx(&v, tx);
+	ed_tx_context(w, tx_id, &v);
 	if (ra->has_relay)
 		ed_relay(w, &ra->relay);
 	jw_obj_end(w);
