@@ -74,6 +74,9 @@ usage(FILE *f)
 	    "  --max-flows N     flows tracked per worker (default 262144)\n"
 	    "  --reasm-memcap B  bytes of out-of-order data per worker (256m)\n"
 	    "  --session-memcap B bytes of SMTP strings per worker (512m)\n"
+	    "  --reader MODE     with several workers and files: per-worker (each\n"
+	    "                    worker reads the files; default) or shared (one\n"
+	    "                    reader thread feeding the workers)\n"
 	    "  --stage S         benchmark: stop each packet after decode, flow,\n"
 	    "                    reasm or smtp (no detections), or full\n"
 	    "  -h, --help        this text\n");
@@ -98,6 +101,7 @@ main(int argc, char **argv)
 		{ "no-sniff", no_argument, NULL, 'N' },
 		{ "sensor", required_argument, NULL, 's' },
 		{ "stage", required_argument, NULL, 'S' },
+		{ "reader", required_argument, NULL, 'E' },
 		{ "rules", required_argument, NULL, 'R' },
 		{ "no-default-rules", no_argument, NULL, 'D' },
 		{ "check-rules", required_argument, NULL, 'C' },
@@ -163,6 +167,17 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			break; /* loaded before the other options */
+		case 'E':
+			if (strcmp(optarg, "per-worker") == 0)
+				cfg.reader = RH_READER_PER_WORKER;
+			else if (strcmp(optarg, "shared") == 0)
+				cfg.reader = RH_READER_SHARED;
+			else {
+				fprintf(stderr, "relayhound: --reader %s: want "
+				    "per-worker or shared\n", optarg);
+				return 2;
+			}
+			break;
 		case 'w':
 			v = strtol(optarg, &end, 10);
 			if (*end != '\0' || v < 1 || v > 64) {
@@ -306,6 +321,23 @@ main(int argc, char **argv)
 			g_live = NULL;
 			source_close(s);
 		}
+	}
+	if (pipeline_can_read_per_worker(g_pl, inputs, ninputs)) {
+		static struct pipeline_file_result res[RH_MAX_INPUTS];
+
+		if (pipeline_run_files_per_worker(g_pl, inputs, ninputs, res,
+		    err, sizeof(err)) != 0) {
+			fprintf(stderr, "relayhound: %s\n", err);
+			status = 1;
+		}
+		for (i = 0; i < ninputs; i++) {
+			if (res[i].rc != 0) {
+				fprintf(stderr, "relayhound: %s: %s\n", inputs[i],
+				    res[i].err);
+				status = 1;
+			}
+		}
+		ninputs = 0;
 	}
 	for (i = 0; i < ninputs; i++) {
 		struct source *s = source_open_file(inputs[i], err, sizeof(err));

@@ -31,9 +31,16 @@ enum rh_stage {
 	RH_STAGE_FULL,           /* + rules (Hyperscan), chain, relay checks */
 };
 
+/* How N > 1 workers get the packets of capture files (pipeline.h). */
+enum rh_reader {
+	RH_READER_PER_WORKER = 0,   /* every worker reads every file */
+	RH_READER_SHARED,           /* one reader thread, a ring per worker */
+};
+
 struct rh_config {
 	enum rh_stage stage;
 	unsigned workers;
+	enum rh_reader reader;
 	char sensor[256];
 	uint16_t smtp_ports[CONFIG_MAX_PORTS];
 	unsigned n_smtp_ports;

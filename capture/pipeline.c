@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../decode/ipfrag.h"
@@ -38,28 +39,52 @@
 
 #define PIPELINE_TICK_US 1000000u
 
+/*
+ * What reading a capture leaves behind: the decoder's counters, the packet
+ * clock, the fragment table.  The single reader has one; in per-worker
+ * reading every worker has its own and the pipeline reports worker 0's
+ * (every worker decodes the same frames, so they are all alike).
+ */
+struct pipeline_reader {
+	struct ipfrag_table *frag;
+	struct pkt_counters dec;
+	uint64_t decode_anom[ANOM_COUNT];
+	uint64_t last_ts;
+	uint64_t next_tick;
+	uint64_t kernel_drops;
+};
+
 struct pipeline_worker {
 	struct worker w;
+	struct pipeline *pl;
+	unsigned idx;
 	uint64_t end_ts;            /* written before the ring is closed */
 	struct ring ring;
+	struct pipeline_reader rd;  /* per-worker reading only */
 	pthread_t thread;
 	int started;
+	/* per-worker reading: the file list and worker 0's outcome per file */
+	const char *const *paths;
+	unsigned npaths;
+	struct pipeline_file_result *results;
+};
+
+enum pipeline_mode {
+	PIPELINE_IDLE = 0,          /* nothing read yet */
+	PIPELINE_SHARED,            /* one reader: inline, or rings to workers */
+	PIPELINE_PER_WORKER,        /* every worker reads every file */
 };
 
 struct pipeline {
 	const struct rh_config *cfg;
 	struct sink *sink;
 	unsigned n;
+	enum pipeline_mode mode;
 	struct pipeline_worker *pw;
-	struct ipfrag_table *frag;
-	struct pkt_counters dec;
-	struct evbuf out;           /* reader's events: decode anomalies, stats */
+	struct pipeline_reader rd;  /* the single reader */
+	struct evbuf out;           /* decode anomalies, stats */
 	struct relay_bus *bus;      /* worker-to-worker records (relay) */
-	uint64_t decode_anom[ANOM_COUNT];
 	uint64_t ring_drops;        /* records that could not fit a ring */
-	uint64_t kernel_drops;
-	uint64_t last_ts;
-	uint64_t next_tick;
 	atomic_int stop;
 	struct timespec t0;
 	double elapsed;
@@ -76,8 +101,15 @@ pipeline_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The reader whose counters the pipeline reports. */
+static struct pipeline_reader *
+pipeline_main_reader(struct pipeline *pl)
+{
+	return pl->mode == PIPELINE_PER_WORKER ? &pl->pw[0].rd : &pl->rd;
+}
+
 static void *
-pipeline_worker_main(void *arg)
+pipeline_ring_worker_main(void *arg)
 {
 	struct pipeline_worker *pw = arg;
 	struct pkt p;
@@ -109,6 +141,14 @@ pipeline_worker_main(void *arg)
 	return NULL;
 }
 
+static int
+pipeline_reader_init(struct pipeline_reader *rd, const struct rh_config *cfg)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->frag = ipfrag_create(cfg->frag_memcap, cfg->frag_timeout);
+	return rd->frag == NULL ? -1 : 0;
+}
+
 struct pipeline *
 pipeline_create(const struct rh_config *cfg, struct sink *sink, char *err,
     size_t errlen)
@@ -125,8 +165,7 @@ pipeline_create(const struct rh_config *cfg, struct sink *sink, char *err,
 	pl->sink = sink;
 	pl->n = cfg->workers ? cfg->workers : 1;
 	pl->pw = calloc(pl->n, sizeof(*pl->pw));
-	pl->frag = ipfrag_create(cfg->frag_memcap, cfg->frag_timeout);
-	if (pl->pw == NULL || pl->frag == NULL ||
+	if (pl->pw == NULL || pipeline_reader_init(&pl->rd, cfg) != 0 ||
 	    evbuf_init(&pl->out, sink, 64u * 1024) != 0) {
 		snprintf(err, errlen, "out of memory");
 		pipeline_destroy(pl);
@@ -141,63 +180,90 @@ pipeline_create(const struct rh_config *cfg, struct sink *sink, char *err,
 		}
 	}
 	for (i = 0; i < pl->n; i++) {
+		pl->pw[i].pl = pl;
+		pl->pw[i].idx = i;
 		if (worker_init(&pl->pw[i].w, i, cfg, sink, pl->bus, err,
 		    errlen) != 0) {
 			pipeline_destroy(pl);
 			return NULL;
 		}
 	}
-	if (pl->n > 1) {
-		for (i = 0; i < pl->n; i++) {
-			if (ring_init(&pl->pw[i].ring, cfg->ring_bytes) != 0) {
-				snprintf(err, errlen, "out of memory (rings)");
-				pipeline_destroy(pl);
-				return NULL;
-			}
-		}
-		for (i = 0; i < pl->n; i++) {
-			if (pthread_create(&pl->pw[i].thread, NULL,
-			    pipeline_worker_main, &pl->pw[i]) != 0) {
-				snprintf(err, errlen, "cannot start worker %u", i);
-				pipeline_destroy(pl);
-				return NULL;
-			}
-			pl->pw[i].started = 1;
-		}
-	}
 	clock_gettime(CLOCK_MONOTONIC, &pl->t0);
 	return pl;
 }
 
-static void
-pipeline_decode_anomaly(struct pipeline *pl, enum anom_id a, uint64_t ts)
-{
-	if ((unsigned)a >= ANOM_COUNT || a == ANOM_NONE)
-		return;
-	if (pl->decode_anom[a]++ < PIPELINE_DECODE_EVENTS_MAX)
-		event_anomaly(&pl->out, NULL, ts, a, -1);
-}
-
-/* Every second of packet time: the same clock for every worker. */
-static void
-pipeline_tick(struct pipeline *pl)
+/* Shared reading with N > 1: start the ring consumers (once). */
+static int
+pipeline_start_rings(struct pipeline *pl, char *err, size_t errlen)
 {
 	unsigned i;
 
-	pl->next_tick = pl->last_ts - pl->last_ts % PIPELINE_TICK_US +
+	for (i = 0; i < pl->n; i++) {
+		if (ring_init(&pl->pw[i].ring, pl->cfg->ring_bytes) != 0) {
+			snprintf(err, errlen, "out of memory (rings)");
+			return -1;
+		}
+	}
+	for (i = 0; i < pl->n; i++) {
+		if (pthread_create(&pl->pw[i].thread, NULL,
+		    pipeline_ring_worker_main, &pl->pw[i]) != 0) {
+			snprintf(err, errlen, "cannot start worker %u", i);
+			return -1;
+		}
+		pl->pw[i].started = 1;
+	}
+	return 0;
+}
+
+/*
+ * A decode anomaly: counted by every reader, written as an event only by
+ * the reporting one (the single reader, or worker 0 in per-worker reading),
+ * so each is written once whatever the number of workers.
+ */
+static void
+pipeline_decode_anomaly(struct pipeline *pl, struct pipeline_reader *rd,
+    enum anom_id a, uint64_t ts)
+{
+	if ((unsigned)a >= ANOM_COUNT || a == ANOM_NONE)
+		return;
+	if (rd->decode_anom[a]++ < PIPELINE_DECODE_EVENTS_MAX &&
+	    rd == pipeline_main_reader(pl))
+		event_anomaly(&pl->out, NULL, ts, a, -1);
+}
+
+/*
+ * Every second of packet time: the same clock for every worker.  `self` is
+ * the reading worker in per-worker reading (it ticks only itself), -1 for
+ * the single reader (it ticks every worker).
+ */
+static void
+pipeline_tick(struct pipeline *pl, struct pipeline_reader *rd, int self)
+{
+	unsigned i;
+
+	rd->next_tick = rd->last_ts - rd->last_ts % PIPELINE_TICK_US +
 	    PIPELINE_TICK_US;
-	ipfrag_expire(pl->frag, pl->last_ts);
+	ipfrag_expire(rd->frag, rd->last_ts);
+	if (self >= 0) {
+		worker_tick(&pl->pw[self].w, rd->last_ts);
+		return;
+	}
 	for (i = 0; i < pl->n; i++) {
 		if (pl->n == 1)
-			worker_tick(&pl->pw[i].w, pl->last_ts);
+			worker_tick(&pl->pw[i].w, rd->last_ts);
 		else
-			ring_spsc_produce_tick(&pl->pw[i].ring, pl->last_ts);
+			ring_spsc_produce_tick(&pl->pw[i].ring, rd->last_ts);
 	}
 }
 
-int
-pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
-    size_t errlen)
+/*
+ * Read `src` to its end through reader `rd`.  self < 0: the single reader,
+ * every TCP packet goes to its worker (inline or by ring); self >= 0:
+ * per-worker reading, worker `self` keeps the packets that hash to it.
+ */
+static int
+pipeline_read(struct pipeline *pl, struct pipeline_reader *rd, int self,
+    struct source *src, char *err, size_t errlen)
 {
 	struct pkt p;
 	enum pkt_status st;
@@ -213,21 +279,21 @@ pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
 		memset(&p, 0, sizeof(p));
 		rc = source_next(src, &p, err, errlen);
 		if (rc <= 0) {
-			pl->kernel_drops += source_drops(src);
+			rd->kernel_drops += source_drops(src);
 			if (rc < 0) {
-				pipeline_decode_anomaly(pl,
-				    ANOM_DECODE_PCAP_TRUNCATED, pl->last_ts);
+				pipeline_decode_anomaly(pl, rd,
+				    ANOM_DECODE_PCAP_TRUNCATED, rd->last_ts);
 				return -1;
 			}
 			return 0;
 		}
-		if (p.ts_us > pl->last_ts)
-			pl->last_ts = p.ts_us;
-		if (pl->last_ts >= pl->next_tick)
-			pipeline_tick(pl);
-		st = pkt_decode(&p, pl->frag, &pl->dec);
+		if (p.ts_us > rd->last_ts)
+			rd->last_ts = p.ts_us;
+		if (rd->last_ts >= rd->next_tick)
+			pipeline_tick(pl, rd, self);
+		st = pkt_decode(&p, rd->frag, &rd->dec);
 		if (p.anomaly != ANOM_NONE)
-			pipeline_decode_anomaly(pl, p.anomaly, p.ts_us);
+			pipeline_decode_anomaly(pl, rd, p.anomaly, p.ts_us);
 		if (st != PKT_OK || pl->cfg->stage == RH_STAGE_DECODE)
 			continue;
 		h = pkt_flow_hash(&p);
@@ -236,10 +302,126 @@ pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
 			continue;
 		}
 		wi = (unsigned)(((uint64_t)h * pl->n) >> 32);
+		if (self >= 0) {
+			if (wi == (unsigned)self)
+				worker_packet(&pl->pw[self].w, &p, h);
+			continue;
+		}
 		if (ring_spsc_produce_pkt(&pl->pw[wi].ring, &p) != 0)
 			pl->ring_drops++;
 	}
 	return 0;
+}
+
+int
+pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
+    size_t errlen)
+{
+	if (pl->mode == PIPELINE_PER_WORKER) {
+		snprintf(err, errlen, "the workers already read their inputs");
+		return -1;
+	}
+	if (pl->mode == PIPELINE_IDLE) {
+		pl->mode = PIPELINE_SHARED;
+		if (pl->n > 1 && pipeline_start_rings(pl, err, errlen) != 0)
+			return -1;
+	}
+	return pipeline_read(pl, &pl->rd, -1, src, err, errlen);
+}
+
+/* Per-worker reading: one worker's thread reads every file itself. */
+static void *
+pipeline_file_worker_main(void *arg)
+{
+	struct pipeline_worker *pw = arg;
+	struct pipeline *pl = pw->pl;
+	char err[512];
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < pw->npaths; i++) {
+		struct source *s;
+
+		err[0] = '\0';
+		s = source_open_file(pw->paths[i], err, sizeof(err));
+		if (s == NULL) {
+			rc = -1;
+		} else {
+			rc = pipeline_read(pl, &pw->rd, (int)pw->idx, s, err,
+			    sizeof(err));
+			source_close(s);
+		}
+		if (pw->idx == 0) {
+			pw->results[i].rc = rc;
+			snprintf(pw->results[i].err, sizeof(pw->results[i].err),
+			    "%s", rc != 0 ? err : "");
+		}
+	}
+	worker_finish(&pw->w, pw->rd.last_ts);
+	msghdr_decode_release();
+	return NULL;
+}
+
+int
+pipeline_can_read_per_worker(const struct pipeline *pl,
+    const char *const *paths, unsigned npaths)
+{
+	unsigned i;
+
+	if (pl->n < 2 || pl->mode != PIPELINE_IDLE ||
+	    pl->cfg->reader != RH_READER_PER_WORKER || npaths == 0)
+		return 0;
+	for (i = 0; i < npaths; i++) {
+		struct stat sb;
+
+		/* every worker opens the file: not stdin, not a pipe */
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &sb) != 0 ||
+		    !S_ISREG(sb.st_mode))
+			return 0;
+	}
+	return 1;
+}
+
+int
+pipeline_run_files_per_worker(struct pipeline *pl, const char *const *paths,
+    unsigned npaths, struct pipeline_file_result *results, char *err,
+    size_t errlen)
+{
+	unsigned i, started = 0;
+
+	if (!pipeline_can_read_per_worker(pl, paths, npaths)) {
+		snprintf(err, errlen, "these inputs cannot be read per worker");
+		return -1;
+	}
+	pl->mode = PIPELINE_PER_WORKER;
+	for (i = 0; i < pl->n; i++) {
+		struct pipeline_worker *pw = &pl->pw[i];
+
+		if (pipeline_reader_init(&pw->rd, pl->cfg) != 0) {
+			snprintf(err, errlen, "out of memory (fragment table)");
+			return -1;
+		}
+		pw->paths = paths;
+		pw->npaths = npaths;
+		pw->results = results;
+	}
+	for (i = 0; i < pl->n; i++) {
+		if (pthread_create(&pl->pw[i].thread, NULL,
+		    pipeline_file_worker_main, &pl->pw[i]) != 0) {
+			snprintf(err, errlen, "cannot start worker %u", i);
+			break;
+		}
+		pl->pw[i].started = 1;
+		started++;
+	}
+	if (started < pl->n)
+		pipeline_stop(pl);
+	for (i = 0; i < pl->n; i++) {
+		if (pl->pw[i].started)
+			pthread_join(pl->pw[i].thread, NULL);
+		pl->pw[i].started = 0;
+	}
+	return started < pl->n ? -1 : 0;
 }
 
 void
@@ -251,12 +433,13 @@ pipeline_stop(struct pipeline *pl)
 static json_t *
 pipeline_stats(struct pipeline *pl)
 {
+	struct pipeline_reader *rd = pipeline_main_reader(pl);
 	struct ipfrag_stats fs;
 	json_t *st = json_object(), *workers = json_array(), *cap, *an;
 	struct sink_stats ss;
 	unsigned i;
 
-	ipfrag_stats_get(pl->frag, &fs);
+	ipfrag_stats_get(rd->frag, &fs);
 	for (i = 0; i < pl->n; i++) {
 		json_t *w = stats_worker(&pl->pw[i].w);
 		stats_sum_into(st, w);
@@ -267,21 +450,21 @@ pipeline_stats(struct pipeline *pl)
 	}
 	cap = json_object_get(st, "capture");
 	json_object_set_new(cap, "packets",
-	    json_integer((json_int_t)pl->dec.pkts));
-	json_object_set_new(cap, "bytes", json_integer((json_int_t)pl->dec.bytes));
+	    json_integer((json_int_t)rd->dec.pkts));
+	json_object_set_new(cap, "bytes", json_integer((json_int_t)rd->dec.bytes));
 	json_object_set_new(cap, "drops_kernel",
-	    json_integer((json_int_t)pl->kernel_drops));
+	    json_integer((json_int_t)rd->kernel_drops));
 	json_object_set_new(cap, "drops_analyzer",
 	    json_integer((json_int_t)pl->ring_drops));
 	json_object_set_new(cap, "tcp_packets",
-	    json_integer((json_int_t)pl->dec.tcp));
-	json_object_set_new(st, "decoder", stats_decoder(&pl->dec, &fs));
+	    json_integer((json_int_t)rd->dec.tcp));
+	json_object_set_new(st, "decoder", stats_decoder(&rd->dec, &fs));
 	an = json_object_get(st, "anomalies");
 	for (i = 1; i < ANOM_COUNT; i++) {
-		if (pl->decode_anom[i]) {
+		if (rd->decode_anom[i]) {
 			json_t *o = json_object();
 			json_object_set_new(o, anom_name((enum anom_id)i),
-			    json_integer((json_int_t)pl->decode_anom[i]));
+			    json_integer((json_int_t)rd->decode_anom[i]));
 			stats_sum_into(an, o);
 			json_decref(o);
 		}
@@ -333,24 +516,39 @@ pipeline_stats(struct pipeline *pl)
 void
 pipeline_finish(struct pipeline *pl)
 {
+	struct pipeline_reader *rd;
 	unsigned i;
 	json_t *st;
 
 	if (pl->finished)
 		return;
 	pl->finished = 1;
-	if (pl->n > 1) {
+	rd = pipeline_main_reader(pl);
+	if (pl->mode == PIPELINE_IDLE && pl->n > 1) {
+		/* nothing was read: the workers still finish on their threads */
+		char err[128];
+
+		pl->mode = PIPELINE_SHARED;
+		if (pipeline_start_rings(pl, err, sizeof(err)) != 0)
+			pipeline_stop(pl);
+	}
+	if (pl->mode == PIPELINE_PER_WORKER) {
+		/* every worker finished at the end of its own reading */
+	} else if (pl->n > 1) {
 		for (i = 0; i < pl->n; i++) {
-			pl->pw[i].end_ts = pl->last_ts;
-			ring_spsc_produce_close(&pl->pw[i].ring);
+			pl->pw[i].end_ts = rd->last_ts;
+			if (pl->pw[i].started)
+				ring_spsc_produce_close(&pl->pw[i].ring);
 		}
 		for (i = 0; i < pl->n; i++) {
 			if (pl->pw[i].started)
 				pthread_join(pl->pw[i].thread, NULL);
+			else
+				worker_finish(&pl->pw[i].w, rd->last_ts);
 			pl->pw[i].started = 0;
 		}
 	} else {
-		worker_finish(&pl->pw[0].w, pl->last_ts);
+		worker_finish(&pl->pw[0].w, rd->last_ts);
 		msghdr_decode_release();
 	}
 	evbuf_flush(&pl->out);
@@ -359,7 +557,7 @@ pipeline_finish(struct pipeline *pl)
 	    json_object_get(st, "smtp"), "transactions"));
 	pl->final_flows = json_integer_value(json_object_get(
 	    json_object_get(st, "flow"), "created"));
-	event_stats(&pl->out, pl->last_ts, pl->cfg->sensor, st);
+	event_stats(&pl->out, rd->last_ts, pl->cfg->sensor, st);
 	evbuf_flush(&pl->out);
 	pl->elapsed = pipeline_now() - ((double)pl->t0.tv_sec +
 	    (double)pl->t0.tv_nsec / 1e9);
@@ -368,13 +566,14 @@ pipeline_finish(struct pipeline *pl)
 void
 pipeline_get_summary(struct pipeline *pl, struct pipeline_summary *s)
 {
+	struct pipeline_reader *rd = pipeline_main_reader(pl);
 	struct sink_stats ss;
 	unsigned i;
 
 	memset(s, 0, sizeof(*s));
 	sink_stats_get(pl->sink, &ss);
-	s->packets = pl->dec.pkts;
-	s->bytes = pl->dec.bytes;
+	s->packets = rd->dec.pkts;
+	s->bytes = rd->dec.bytes;
 	s->flows = pl->final_flows;
 	s->transactions = pl->final_tx;
 	s->events = ss.lines_written;
@@ -385,7 +584,7 @@ pipeline_get_summary(struct pipeline *pl, struct pipeline_summary *s)
 			s->anomalies += pl->pw[i].w.ctr.anomalies[a];
 	}
 	for (i = 1; i < ANOM_COUNT; i++)
-		s->anomalies += pl->decode_anom[i];
+		s->anomalies += rd->decode_anom[i];
 	s->sink_errors = ss.write_errors;
 	s->sink_error = sink_error(pl->sink);
 	s->elapsed_s = pl->elapsed;
@@ -406,13 +605,15 @@ pipeline_destroy(struct pipeline *pl)
 			}
 			worker_destroy(&pl->pw[i].w);
 			ring_free(&pl->pw[i].ring);
+			if (pl->pw[i].rd.frag != NULL)
+				ipfrag_destroy(pl->pw[i].rd.frag);
 		}
 		free(pl->pw);
 	}
 	if (pl->bus != NULL)
 		relay_bus_destroy(pl->bus);
-	if (pl->frag != NULL)
-		ipfrag_destroy(pl->frag);
+	if (pl->rd.frag != NULL)
+		ipfrag_destroy(pl->rd.frag);
 	evbuf_free(&pl->out);
 	free(pl);
 }

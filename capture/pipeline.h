@@ -7,8 +7,9 @@
  * packet can be sharded by port), and hands every TCP packet to the worker
  * chosen by the symmetric flow hash, so both directions of a connection
  * meet on one core.  With one worker everything runs inline in the calling
- * thread (no ring, no copy); with N > 1 each worker is a thread fed by its
- * own SPSC ring.  pipeline_finish ends all flows, writes the final `stats`
+ * thread (no ring, no copy).  With N > 1 workers and capture files, each
+ * worker reads the files itself (below); otherwise (a live interface,
+ * stdin) one reader feeds each worker thread through its own SPSC ring.  pipeline_finish ends all flows, writes the final `stats`
  * event and joins the threads; after it the summary can be read.
  */
 #ifndef RH_PIPELINE_H
@@ -39,6 +40,33 @@ struct pipeline *pipeline_create(const struct rh_config *cfg, struct sink *sink,
  * the decoder does not support fails before any packet is read.
  */
 int pipeline_run_source(struct pipeline *pl, struct source *src, char *err,
+    size_t errlen);
+
+/*
+ * Per-worker reading (cfg->reader RH_READER_PER_WORKER, N > 1 workers,
+ * inputs that are all regular files): every worker thread opens every
+ * file itself, decodes every frame and keeps the TCP packets that hash to
+ * it, so packets are analysed where they were read, with no copy and no
+ * reader thread.  Decoding is repeated on every worker; it is the cheap
+ * part.  Decode anomalies, decoder counters and the capture counters are
+ * worker 0's.  pipeline_can_read_per_worker says whether the inputs
+ * qualify; otherwise use pipeline_run_source per source.
+ */
+struct pipeline_file_result {
+	int rc;                 /* 0, or -1 with the reason in err */
+	char err[512];
+};
+int pipeline_can_read_per_worker(const struct pipeline *pl,
+    const char *const *paths, unsigned npaths);
+/*
+ * Read all `paths` in order (one continuous capture), every worker ending
+ * its flows after the last.  results[i] is worker 0's outcome for file i
+ * (an open failure or a damaged file; packets before a fault count).
+ * -1 with err if the workers could not start.  Call once, then
+ * pipeline_finish.
+ */
+int pipeline_run_files_per_worker(struct pipeline *pl, const char *const *paths,
+    unsigned npaths, struct pipeline_file_result *results, char *err,
     size_t errlen);
 
 /* Ask a running pipeline_run_source to return (signal-safe). */

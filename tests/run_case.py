@@ -2,7 +2,8 @@
 """Run one pcap-in/JSON-out case: generate its capture with rhgen, run
 relayhound on it, check that every output line is a JSON object, evaluate
 the case's assertions, and check that --workers 1 and --workers 3 give the
-same events (and --workers 4 for relay-* and proxy-* cases).
+same events, with per-worker and with shared reading (and --workers 4 for
+relay-* and proxy-* cases).
 
 A case is a directory:
   gen        rhgen arguments on one line (script paths relative to the case),
@@ -139,18 +140,23 @@ def main():
         print('--- stderr:', stderr.strip())
 
     # Cross-flow detections (relay, proxy) are also run with 4 workers, the
-    # count issue 5 names; everything else with 3.
-    counts = [3, 4] if name.startswith(('relay-', 'proxy-')) else [3]
-    for n in counts:
+    # count issue 5 names; everything else with 3.  Several workers read
+    # capture files each for itself by default; 3 workers fed by one shared
+    # reader must give the same events too.
+    runs = [(3, []), (3, ['--reader', 'shared'])]
+    if name.startswith(('relay-', 'proxy-')):
+        runs.append((4, []))
+    for n, how in runs:
         if os.path.exists(os.path.join(case, 'no-workers-check')):
             break
-        rcn, evn, badn, _ = run_relayhound(rh, pcaps, extra, n)
+        rcn, evn, badn, _ = run_relayhound(rh, pcaps, extra + how, n)
         if normalise(evn) == normalise(events) and rcn == rc and not badn:
             passed += 1
         else:
             failed += 1
             a, b = normalise(events), normalise(evn)
-            print('FAIL %s: --workers %d differs from --workers 1' % (name, n))
+            print('FAIL %s: --workers %d %s differs from --workers 1'
+                  % (name, n, ' '.join(how)))
             for x in sorted(set(a) ^ set(b))[:6]:
                 print('  only in %s: %s' % ('w1' if x in a else 'w%d' % n,
                                             x[:600]))
