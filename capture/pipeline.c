@@ -19,6 +19,7 @@
 #include "pipeline.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@
 
 #define PIPELINE_TICK_US 1000000u
 
+#define PIPELINE_MAX_WORKERS 64
+
 /*
  * What reading a capture leaves behind: the decoder's counters, the packet
  * clock, the fragment table.  The single reader has one; in per-worker
@@ -51,7 +54,9 @@ struct pipeline_reader {
 	uint64_t decode_anom[ANOM_COUNT];
 	uint64_t last_ts;
 	uint64_t next_tick;
-	uint64_t kernel_drops;
+	uint64_t next_stats;        /* next interval stats boundary, 0: unset */
+	uint64_t kernel_drops;      /* of the sources already read */
+	uint64_t src_drops;         /* of the source being read */
 };
 
 struct pipeline_worker {
@@ -63,6 +68,15 @@ struct pipeline_worker {
 	struct pipeline_reader rd;  /* per-worker reading only */
 	pthread_t thread;
 	int started;
+	/*
+	 * Interval stats: the worker's counters as of its last interval
+	 * boundary, handed to the thread that writes the event (snap, by
+	 * atomic exchange), and the last one that thread took.
+	 */
+	_Atomic(json_t *) snap;
+	_Atomic uint64_t snap_round;  /* the boundary snap was taken at */
+	json_t *snap_taken;
+	uint64_t next_stats;
 	/* per-worker reading: the file list and worker 0's outcome per file */
 	const char *const *paths;
 	unsigned npaths;
@@ -108,6 +122,112 @@ pipeline_main_reader(struct pipeline *pl)
 	return pl->mode == PIPELINE_PER_WORKER ? &pl->pw[0].rd : &pl->rd;
 }
 
+static json_t *pipeline_stats(struct pipeline *pl, json_t *const *snaps);
+
+/*
+ * Whether packet time `ts` crossed the next boundary of the stats interval
+ * (*next is set at the first call).  Every worker sees the same ticks, so
+ * they all cross the same boundaries.
+ */
+static int
+pipeline_stats_due(const struct pipeline *pl, uint64_t *next, uint64_t ts)
+{
+	uint64_t iv = (uint64_t)pl->cfg->stats_interval * 1000000u;
+	int due;
+
+	if (iv == 0)
+		return 0;
+	due = *next != 0 && ts >= *next;
+	if (*next == 0 || due)
+		*next = ts - ts % iv + iv;
+	return due;
+}
+
+/* Wait a little, keeping the relay bus moving (workers wait on each other). */
+static void
+pipeline_stats_wait(struct pipeline_worker *pw, unsigned *spins)
+{
+	if (++*spins < 64) {
+		__builtin_ia32_pause();
+		return;
+	}
+	worker_idle(&pw->w);
+	sched_yield();
+}
+
+/*
+ * On the worker's own thread, after its tick: publish its counters for the
+ * boundary just crossed.  In per-worker reading a worker that is a whole
+ * interval ahead waits until worker 0 has taken its previous snapshot, so
+ * worker 0 can write every interval as an exact cut at its boundary.
+ */
+static void
+pipeline_worker_stats(struct pipeline *pl, struct pipeline_worker *pw,
+    uint64_t ts)
+{
+	uint64_t round = pw->next_stats;
+	unsigned spins = 0;
+	json_t *j, *old;
+
+	if (!pipeline_stats_due(pl, &pw->next_stats, ts))
+		return;
+	j = stats_worker(&pw->w);
+	if (pl->mode == PIPELINE_PER_WORKER && pw->idx != 0)
+		while (atomic_load_explicit(&pw->snap, memory_order_acquire) !=
+		    NULL && !atomic_load_explicit(&pl->stop,
+		    memory_order_relaxed))
+			pipeline_stats_wait(pw, &spins);
+	atomic_store_explicit(&pw->snap_round, round, memory_order_relaxed);
+	old = atomic_exchange_explicit(&pw->snap, j, memory_order_acq_rel);
+	json_decref(old);
+}
+
+/*
+ * On the reporting reader's thread at its tick: a `stats` event with every
+ * worker's counters.  Per-worker reading (and one worker): every worker's
+ * counters at this same boundary, an exact cut.  One shared reader (live
+ * capture): the reader never waits for the workers, so each worker counts
+ * up to its own last boundary, at most its ring's backlog behind; like
+ * Suricata's periodic stats, not one instant.  The final event is exact.
+ */
+static void
+pipeline_interval_stats(struct pipeline *pl, struct pipeline_reader *rd)
+{
+	uint64_t round = rd->next_stats;
+	json_t *snaps[PIPELINE_MAX_WORKERS], *st;
+	unsigned i, spins = 0;
+
+	if (!pipeline_stats_due(pl, &rd->next_stats, rd->last_ts))
+		return;
+	for (i = 0; i < pl->n; i++) {
+		struct pipeline_worker *pw = &pl->pw[i];
+		json_t *j;
+
+		if (pl->mode == PIPELINE_PER_WORKER)
+			while ((atomic_load_explicit(&pw->snap,
+			    memory_order_acquire) == NULL ||
+			    atomic_load_explicit(&pw->snap_round,
+			    memory_order_relaxed) != round) &&
+			    !atomic_load_explicit(&pl->stop,
+			    memory_order_relaxed))
+				pipeline_stats_wait(&pl->pw[0], &spins);
+		j = atomic_exchange_explicit(&pw->snap, NULL,
+		    memory_order_acq_rel);
+		if (j != NULL) {
+			json_decref(pw->snap_taken);
+			pw->snap_taken = j;
+		}
+		snaps[i] = pw->snap_taken != NULL ?
+		    json_incref(pw->snap_taken) : json_object();
+	}
+	st = pipeline_stats(pl, snaps);
+	for (i = 0; i < pl->n; i++)
+		json_decref(snaps[i]);
+	event_stats(&pl->out, round, pl->cfg->sensor, st);
+	json_decref(st);
+	evbuf_flush(&pl->out);
+}
+
 static void *
 pipeline_ring_worker_main(void *arg)
 {
@@ -120,10 +240,12 @@ pipeline_ring_worker_main(void *arg)
 		rc = ring_spsc_consume_pkt(&pw->ring, &p);
 		if (rc == 1 || rc == 2) {
 			spins = 0;
-			if (rc == 1)
+			if (rc == 1) {
 				worker_packet(&pw->w, &p, pkt_flow_hash(&p));
-			else
+			} else {
 				worker_tick(&pw->w, p.ts_us);
+				pipeline_worker_stats(pw->pl, pw, p.ts_us);
+			}
 			ring_spsc_consume_release(&pw->ring);
 		} else if (rc < 0) {
 			break;
@@ -164,6 +286,11 @@ pipeline_create(const struct rh_config *cfg, struct sink *sink, char *err,
 	pl->cfg = cfg;
 	pl->sink = sink;
 	pl->n = cfg->workers ? cfg->workers : 1;
+	if (pl->n > PIPELINE_MAX_WORKERS) {
+		snprintf(err, errlen, "at most %d workers", PIPELINE_MAX_WORKERS);
+		free(pl);
+		return NULL;
+	}
 	pl->pw = calloc(pl->n, sizeof(*pl->pw));
 	if (pl->pw == NULL || pipeline_reader_init(&pl->rd, cfg) != 0 ||
 	    evbuf_init(&pl->out, sink, 64u * 1024) != 0) {
@@ -246,14 +373,20 @@ pipeline_tick(struct pipeline *pl, struct pipeline_reader *rd, int self)
 	ipfrag_expire(rd->frag, rd->last_ts);
 	if (self >= 0) {
 		worker_tick(&pl->pw[self].w, rd->last_ts);
+		pipeline_worker_stats(pl, &pl->pw[self], rd->last_ts);
+		if (self == 0)
+			pipeline_interval_stats(pl, rd);
 		return;
 	}
 	for (i = 0; i < pl->n; i++) {
-		if (pl->n == 1)
+		if (pl->n == 1) {
 			worker_tick(&pl->pw[i].w, rd->last_ts);
-		else
+			pipeline_worker_stats(pl, &pl->pw[i], rd->last_ts);
+		} else {
 			ring_spsc_produce_tick(&pl->pw[i].ring, rd->last_ts);
+		}
 	}
+	pipeline_interval_stats(pl, rd);
 }
 
 /*
@@ -280,6 +413,7 @@ pipeline_read(struct pipeline *pl, struct pipeline_reader *rd, int self,
 		rc = source_next(src, &p, err, errlen);
 		if (rc <= 0) {
 			rd->kernel_drops += source_drops(src);
+			rd->src_drops = 0;
 			if (rc < 0) {
 				pipeline_decode_anomaly(pl, rd,
 				    ANOM_DECODE_PCAP_TRUNCATED, rd->last_ts);
@@ -289,8 +423,10 @@ pipeline_read(struct pipeline *pl, struct pipeline_reader *rd, int self,
 		}
 		if (p.ts_us > rd->last_ts)
 			rd->last_ts = p.ts_us;
-		if (rd->last_ts >= rd->next_tick)
+		if (rd->last_ts >= rd->next_tick) {
+			rd->src_drops = source_drops(src);
 			pipeline_tick(pl, rd, self);
+		}
 		st = pkt_decode(&p, rd->frag, &rd->dec);
 		if (p.anomaly != ANOM_NONE)
 			pipeline_decode_anomaly(pl, rd, p.anomaly, p.ts_us);
@@ -430,8 +566,26 @@ pipeline_stop(struct pipeline *pl)
 	atomic_store(&pl->stop, 1);
 }
 
+/* st[k], made an empty object if absent (no worker has published yet). */
 static json_t *
-pipeline_stats(struct pipeline *pl)
+pipeline_obj(json_t *st, const char *k)
+{
+	json_t *o = json_object_get(st, k);
+
+	if (!json_is_object(o)) {
+		o = json_object();
+		json_object_set_new(st, k, o);
+	}
+	return o;
+}
+
+/*
+ * The stats object: the workers' counters (snaps[i], or each worker's own
+ * when snaps is NULL: only once the workers have stopped), summed, plus the
+ * reporting reader's, the sink's and the engine's.
+ */
+static json_t *
+pipeline_stats(struct pipeline *pl, json_t *const *snaps)
 {
 	struct pipeline_reader *rd = pipeline_main_reader(pl);
 	struct ipfrag_stats fs;
@@ -441,25 +595,26 @@ pipeline_stats(struct pipeline *pl)
 
 	ipfrag_stats_get(rd->frag, &fs);
 	for (i = 0; i < pl->n; i++) {
-		json_t *w = stats_worker(&pl->pw[i].w);
+		json_t *w = snaps != NULL ? json_incref(snaps[i]) :
+		    stats_worker(&pl->pw[i].w);
 		stats_sum_into(st, w);
 		if (pl->n > 1)
 			json_array_append_new(workers, w);
 		else
 			json_decref(w);
 	}
-	cap = json_object_get(st, "capture");
+	cap = pipeline_obj(st, "capture");
 	json_object_set_new(cap, "packets",
 	    json_integer((json_int_t)rd->dec.pkts));
 	json_object_set_new(cap, "bytes", json_integer((json_int_t)rd->dec.bytes));
 	json_object_set_new(cap, "drops_kernel",
-	    json_integer((json_int_t)rd->kernel_drops));
+	    json_integer((json_int_t)(rd->kernel_drops + rd->src_drops)));
 	json_object_set_new(cap, "drops_analyzer",
 	    json_integer((json_int_t)pl->ring_drops));
 	json_object_set_new(cap, "tcp_packets",
 	    json_integer((json_int_t)rd->dec.tcp));
 	json_object_set_new(st, "decoder", stats_decoder(&rd->dec, &fs));
-	an = json_object_get(st, "anomalies");
+	an = pipeline_obj(st, "anomalies");
 	for (i = 1; i < ANOM_COUNT; i++) {
 		if (rd->decode_anom[i]) {
 			json_t *o = json_object();
@@ -470,11 +625,11 @@ pipeline_stats(struct pipeline *pl)
 		}
 	}
 	sink_stats_get(pl->sink, &ss);
-	json_object_set_new(json_object_get(st, "output"), "sink_errors",
+	json_object_set_new(pipeline_obj(st, "output"), "sink_errors",
 	    json_integer((json_int_t)ss.write_errors));
-	json_object_set_new(json_object_get(st, "output"), "sink_lines_dropped",
+	json_object_set_new(pipeline_obj(st, "output"), "sink_lines_dropped",
 	    json_integer((json_int_t)ss.lines_dropped));
-	json_object_set_new(json_object_get(st, "output"), "events_written",
+	json_object_set_new(pipeline_obj(st, "output"), "events_written",
 	    json_integer((json_int_t)(ss.lines_written + pl->out.lines)));
 	if (pl->cfg->det != NULL && pl->cfg->det->hs != NULL) {
 		struct hseng_stats hs;
@@ -495,7 +650,7 @@ pipeline_stats(struct pipeline *pl)
 		    json_integer((json_int_t)hs.scratch_bytes));
 		json_object_set_new(h, "rules", json_integer(hs.rules));
 		json_object_set_new(h, "patterns", json_integer(hs.patterns));
-		json_object_set_new(json_object_get(st, "detect"), "hyperscan", h);
+		json_object_set_new(pipeline_obj(st, "detect"), "hyperscan", h);
 	}
 	{
 		struct rusage ru;
@@ -552,7 +707,7 @@ pipeline_finish(struct pipeline *pl)
 		msghdr_decode_release();
 	}
 	evbuf_flush(&pl->out);
-	st = pipeline_stats(pl);
+	st = pipeline_stats(pl, NULL);
 	pl->final_tx = json_integer_value(json_object_get(
 	    json_object_get(st, "smtp"), "transactions"));
 	pl->final_flows = json_integer_value(json_object_get(
@@ -605,6 +760,8 @@ pipeline_destroy(struct pipeline *pl)
 			}
 			worker_destroy(&pl->pw[i].w);
 			ring_free(&pl->pw[i].ring);
+			json_decref(atomic_exchange(&pl->pw[i].snap, NULL));
+			json_decref(pl->pw[i].snap_taken);
 			if (pl->pw[i].rd.frag != NULL)
 				ipfrag_destroy(pl->pw[i].rd.frag);
 		}

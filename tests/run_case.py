@@ -13,7 +13,8 @@ A case is a directory:
              replaced by the case directory)
   expect     one Python expression per line, each must be true; names:
                events (all), smtp (smtp events), anomalies (anomaly names),
-               alerts, stats (the stats object), rc (exit status),
+               alerts, stats (the final stats object), stats_events (all
+               stats events, interval ones first), rc (exit status),
                stderr (text), g(obj, "a.b.0.c") path getter (None if absent),
                sanitized (the binary is an ASan build: memory figures differ)
   README.md  which behaviour the case pins down
@@ -113,8 +114,10 @@ def main():
         'anomalies': [g(e, 'anomaly.event') for e in events
                       if e.get('event_type') == 'anomaly'],
         'alerts': [e for e in events if e.get('event_type') == 'alert'],
-        'stats': next((e.get('stats') for e in events
+        # the final stats event (interval ones, if configured, come first)
+        'stats': next((e.get('stats') for e in reversed(events)
                        if e.get('event_type') == 'stats'), {}),
+        'stats_events': [e for e in events if e.get('event_type') == 'stats'],
         'rc': rc, 'stderr': stderr, 'g': g, 'len': len, 'set': set,
         'sanitized': b'__asan_init' in open(rh, 'rb').read(),
         'sorted': sorted, 'any': any, 'all': all,
