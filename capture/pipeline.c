@@ -223,8 +223,7 @@ pipeline_interval_stats(struct pipeline *pl, struct pipeline_reader *rd)
 	st = pipeline_stats(pl, snaps);
 	for (i = 0; i < pl->n; i++)
 		json_decref(snaps[i]);
-	event_stats(&pl->out, round, pl->cfg->sensor, st);
-	json_decref(st);
+	event_stats(&pl->out, round, pl->cfg->sensor, st);    /* takes st */
 	evbuf_flush(&pl->out);
 }
 
