@@ -15,7 +15,13 @@
  *  - smtp_dstate: DATA content at byte level, for dot-unstuffing and the
  *    terminator.  Content is handed on as sub-ranges of the input; the only
  *    byte ever held across chunks is the CR of a possible "." CR LF (it is
- *    re-emitted from a constant when it turns out to be data).
+ *    re-emitted from a constant when it turns out to be data).  Inside a
+ *    line only an LF followed by "." (or an LF ending the chunk, whose next
+ *    byte is unknown) can change anything, so the text state jumps to the
+ *    next such LF with smtp_scan_lf_dot (SSE2: 32 positions per step)
+ *    instead of visiting every line start.  Rejected: memchr per line and a
+ *    state step per line start (a third of the DATA path's cost on 76-byte
+ *    lines), memmem for "\n." (misses the LF that ends a chunk).
  *
  * Commands take effect when sent (MAIL opens a transaction, RCPT adds a
  * recipient with code 0, HELO/EHLO/RSET/QUIT/a new MAIL close one as
@@ -79,6 +85,9 @@
 #include "smtp.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define SMTP_DEF_MAX_LINE       4096u
 #define SMTP_DEF_MAX_RCPT       1000u
@@ -971,13 +980,69 @@ smtp_data_end(struct smtp_session *s, int bare)
 	}
 }
 
+/* First j in [i, n) with d[j] == LF and d[j + 1] == '.' or j + 1 == n;
+ * n when there is none.  Reads d[i .. n - 1] only. */
+static size_t
+smtp_scan_lf_dot_scalar(const uint8_t *d, size_t i, size_t n)
+{
+	const uint8_t *lf;
+
+	while (i < n) {
+		lf = memchr(d + i, '\n', n - i);
+		if (lf == NULL)
+			return n;
+		i = (size_t)(lf - d);
+		if (i + 1 == n || d[i + 1] == '.')
+			return i;
+		i++;
+	}
+	return n;
+}
+
+#ifdef __SSE2__
+/* Bit k set: p[k] is LF and p[k + 1] is "."; reads p[0 .. 16]. */
+static inline unsigned
+smtp_lf_dot_mask16(const uint8_t *p)
+{
+	__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+
+	return (unsigned)_mm_movemask_epi8(_mm_and_si128(
+	    _mm_cmpeq_epi8(a, _mm_set1_epi8('\n')),
+	    _mm_cmpeq_epi8(b, _mm_set1_epi8('.'))));
+}
+#endif
+
+/* The same, 32 then 16 positions per step with SSE2 (x86-64 baseline). */
+static size_t
+smtp_scan_lf_dot(const uint8_t *d, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	unsigned m, m2;
+
+	/* every load ends at or before d + n: p[0 .. 32] and p[0 .. 16] */
+	for (; n - i >= 33; i += 32) {
+		m = smtp_lf_dot_mask16(d + i);
+		m2 = smtp_lf_dot_mask16(d + i + 16);
+		if ((m | m2) != 0)
+			return i + (size_t)__builtin_ctz(m | m2 << 16);
+	}
+	if (n - i >= 17) {
+		m = smtp_lf_dot_mask16(d + i);
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+		i += 16;
+	}
+#endif
+	return smtp_scan_lf_dot_scalar(d, i, n);
+}
+
 /* DATA content: unstuff, find the terminator; returns bytes consumed. */
 static size_t
 smtp_content(struct smtp_session *s, const uint8_t *d, size_t n)
 {
 	struct smtp_slot *t = smtp_slot_at(s, s->cslot);
 	size_t i = 0, run = 0, j, end;
-	const uint8_t *lf;
 
 	if (s->dstate == SMTP_D_DOT_CR && d[0] != '\n') {
 		/* the held CR was data after all */
@@ -987,14 +1052,19 @@ smtp_content(struct smtp_session *s, const uint8_t *d, size_t n)
 	while (i < n) {
 		switch (s->dstate) {
 		case SMTP_D_TEXT:
-			lf = memchr(d + i, '\n', n - i);
-			if (lf == NULL) {
+			/*
+			 * Line starts not followed by "." would only pass
+			 * through BOL back to TEXT: skip them.  TEXT begins at
+			 * an LF only at a line or chunk start (never after a
+			 * CR), so an LF at j == i is bare.
+			 */
+			j = smtp_scan_lf_dot(d, i, n);
+			if (j == n) {
 				s->dstate = d[n - 1] == '\r' ? SMTP_D_TEXT_CR :
 				    SMTP_D_TEXT;
 				i = n;
 				break;
 			}
-			j = (size_t)(lf - d);
 			s->dstate = (j > i && d[j - 1] == '\r') ? SMTP_D_BOL :
 			    SMTP_D_BOL_LF;
 			i = j + 1;

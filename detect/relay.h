@@ -217,14 +217,22 @@ struct relay_confirmed {
 
 typedef void (*relay_confirm_fn)(void *u, const struct relay_confirmed *c);
 
-/* Body digest: FNV-1a over the first RELAY_DIGEST_BYTES body bytes. */
+/*
+ * Body digest over the first RELAY_DIGEST_BYTES body bytes, fed in pieces:
+ * the value depends only on that byte sequence (not on how it was split
+ * into feed calls, nor on the host's byte order), so the two legs of a
+ * relay, segmented differently, agree.  Not collision-resistant against a
+ * sender who wants two bodies to match.  48 bytes; the fields are private.
+ */
 struct relay_digest {
-	uint64_t h;
-	uint32_t n;
+	uint64_t lane[4];                    /* 8-byte word k: lane k % 4 */
+	uint8_t part[8];                     /* an incomplete word's bytes */
+	uint32_t n;                          /* bytes taken (capped) */
 };
 void relay_digest_init(struct relay_digest *d);
+/* Bytes past the first RELAY_DIGEST_BYTES (and p == NULL) are ignored. */
 void relay_digest_feed(struct relay_digest *d, const uint8_t *p, size_t n);
-/* 0 when no body byte was fed. */
+/* 0 when no body byte was fed, never 0 otherwise; does not end feeding. */
 uint64_t relay_digest_value(const struct relay_digest *d);
 
 struct relay_stats {

@@ -1100,6 +1100,146 @@ test_1302_many(void)
 	relay_bus_destroy(bus);
 }
 
+/* ---- body digest ---- */
+
+static uint64_t dg_rng_state = 0x2545f4914f6cdd1dull;
+
+static uint32_t
+dg_rng(void)
+{
+	dg_rng_state ^= dg_rng_state << 13;
+	dg_rng_state ^= dg_rng_state >> 7;
+	dg_rng_state ^= dg_rng_state << 17;
+	return (uint32_t)(dg_rng_state >> 11);
+}
+
+/* Digest of p[0 .. n) fed in pieces: mode 0 whole, 1 one byte at a time,
+ * 2 split at `at`, 3 random pieces of 0..40 bytes, 4 random pieces up to
+ * 3000 bytes; the value is also read midway (it must not end feeding). */
+static uint64_t
+dg_split(const uint8_t *p, size_t n, int mode, size_t at)
+{
+	struct relay_digest d;
+	size_t off = 0, k;
+
+	relay_digest_init(&d);
+	while (off < n) {
+		switch (mode) {
+		case 0:
+			k = n;
+			break;
+		case 1:
+			k = 1;
+			break;
+		case 2:
+			k = off < at ? at : n - off;
+			break;
+		case 3:
+			k = dg_rng() % 41;
+			break;
+		default:
+			k = dg_rng() % 3001;
+			break;
+		}
+		if (k > n - off)
+			k = n - off;
+		relay_digest_feed(&d, p + off, k);
+		if (dg_rng() % 8 == 0)
+			(void)relay_digest_value(&d);
+		off += k;
+	}
+	return relay_digest_value(&d);
+}
+
+static void
+test_digest(void)
+{
+	static uint8_t buf[6000], alt[6000];
+	struct relay_digest d1, d2;
+	uint64_t v, w, prev[80];
+	size_t n, at, i, j;
+	int iter, mode, bad = 0;
+
+	relay_digest_init(&d1);
+	CHECK(relay_digest_value(&d1) == 0);
+	relay_digest_feed(&d1, buf, 0);
+	relay_digest_feed(&d1, NULL, 10);
+	CHECK(relay_digest_value(&d1) == 0);
+
+	/* every split gives the same value, for lengths around the word,
+	 * block and cap boundaries */
+	for (iter = 0; iter < 300; iter++) {
+		n = iter < 80 ? (size_t)iter : dg_rng() % sizeof(buf);
+		if (iter % 7 == 0)
+			n = RELAY_DIGEST_BYTES - 3 + dg_rng() % 7;
+		for (i = 0; i < n; i++)
+			buf[i] = iter % 3 == 0 ?
+			    (uint8_t)"ab\r\n."[dg_rng() % 5] :
+			    (uint8_t)dg_rng();
+		v = dg_split(buf, n, 0, 0);
+		CHECK(n == 0 ? v == 0 : v != 0);
+		for (mode = 1; mode <= 4; mode++)
+			if (dg_split(buf, n, mode, dg_rng() % (n + 1)) != v)
+				bad++;
+		if (n <= 80)
+			for (at = 0; at <= n; at++)
+				if (dg_split(buf, n, 2, at) != v)
+					bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+
+	/* different data, different values: one flipped bit anywhere in the
+	 * first RELAY_DIGEST_BYTES; nothing past them counts */
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)dg_rng();
+	v = dg_split(buf, sizeof(buf), 0, 0);
+	bad = 0;
+	for (iter = 0; iter < 2000; iter++) {
+		memcpy(alt, buf, sizeof(buf));
+		i = dg_rng() % RELAY_DIGEST_BYTES;
+		alt[i] ^= (uint8_t)(1u << (dg_rng() % 8));
+		if (dg_split(alt, sizeof(alt), 4, 0) == v)
+			bad++;
+		memcpy(alt, buf, sizeof(buf));
+		i = RELAY_DIGEST_BYTES + dg_rng() %
+		    (sizeof(buf) - RELAY_DIGEST_BYTES);
+		alt[i] ^= 0x5a;
+		if (dg_split(alt, sizeof(alt), 3, 0) != v)
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+
+	/* the value is stable across the cap: RELAY_DIGEST_BYTES bytes, then
+	 * more in any pieces, give the same value */
+	CHECK(dg_split(buf, RELAY_DIGEST_BYTES, 0, 0) == v);
+	CHECK(dg_split(buf, RELAY_DIGEST_BYTES + 1, 1, 0) == v);
+	relay_digest_init(&d1);
+	relay_digest_feed(&d1, buf, RELAY_DIGEST_BYTES);
+	w = relay_digest_value(&d1);
+	relay_digest_feed(&d1, buf, 1);
+	relay_digest_feed(&d1, alt, sizeof(alt));
+	CHECK(w == v && relay_digest_value(&d1) == v);
+	relay_digest_init(&d2);
+	relay_digest_feed(&d2, buf, RELAY_DIGEST_BYTES - 5);
+	relay_digest_feed(&d2, buf + RELAY_DIGEST_BYTES - 5, 1000);
+	CHECK(relay_digest_value(&d2) == v);
+	CHECK(dg_split(buf, RELAY_DIGEST_BYTES - 1, 0, 0) != v);
+
+	/* prefixes of a run of zeros (the length counts) and of 'a' differ */
+	memset(buf, 0, 80);
+	memset(alt, 'a', 80);
+	bad = 0;
+	for (i = 0; i < 80; i++) {
+		prev[i] = dg_split(buf, i + 1, 3, 0);
+		for (j = 0; j < i; j++)
+			if (prev[j] == prev[i])
+				bad++;
+		if (dg_split(alt, i + 1, 3, 0) == prev[i])
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
 int
 main(void)
 {
@@ -1122,21 +1262,7 @@ main(void)
 	test_1302_three(1, 16);
 	test_1302_many();
 
-	{
-		struct relay_digest d1, d2;
-		uint8_t big[5000];
-		memset(big, 'a', sizeof(big));
-		relay_digest_init(&d1);
-		relay_digest_init(&d2);
-		CHECK_EQ_INT(relay_digest_value(&d1), 0);
-		relay_digest_feed(&d1, big, sizeof(big));
-		relay_digest_feed(&d2, big, 4000);
-		relay_digest_feed(&d2, big, 96);
-		big[4500] = 'b';
-		relay_digest_feed(&d2, big + 4096, 900);
-		CHECK(relay_digest_value(&d1) == relay_digest_value(&d2));
-		CHECK(relay_digest_value(&d1) != 0);
-	}
+	test_digest();
 	CHECK(relay_bus_create(0, 16) == NULL);
 
 	arena_reset(&arena);
