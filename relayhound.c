@@ -7,7 +7,9 @@
  * Only this file prints or exits.  Every failure is one line on stderr,
  * "relayhound: <what>: <reason>", and a non-zero exit status; events written
  * before a fault stay written (the pipeline is finished normally, so flows
- * still open are closed and the final stats event is written).
+ * still open are closed and the final stats event is written).  A problem
+ * that does not stop the run (the Hyperscan database cache cannot be used)
+ * is one "relayhound: warning: <reason>" line at start-up.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -21,6 +23,7 @@
 #include "capture/pipeline.h"
 #include "capture/source.h"
 #include "detect/detect.h"
+#include "detect/hscache.h"
 #include "output/sink.h"
 
 #ifndef RH_DEFAULT_RULES
@@ -79,7 +82,11 @@ usage(FILE *f)
 	    "                    reader thread feeding the workers)\n"
 	    "  --stage S         benchmark: stop each packet after decode, flow,\n"
 	    "                    reasm or smtp (no detections), or full\n"
-	    "  -h, --help        this text\n");
+	    "  -h, --help        this text\n"
+	    "environment:\n"
+	    "  RELAYHOUND_HS_CACHE=off|DIR  no Hyperscan database cache, or keep\n"
+	    "                    it in DIR (default $XDG_CACHE_HOME/relayhound/hs,\n"
+	    "                    else ~/.cache/relayhound/hs; docs/config.md)\n");
 }
 
 static void
@@ -127,6 +134,7 @@ main(int argc, char **argv)
 	struct sink *sink;
 	struct pipeline_summary sum;
 	char err[512];
+	char hs_cache_dir[4096];
 	int c, status = 0;
 	uint64_t sz;
 	long v;
@@ -135,6 +143,7 @@ main(int argc, char **argv)
 	config_defaults(&cfg);
 	memset(&dcfg, 0, sizeof(dcfg));
 	memset(&cf, 0, sizeof(cf));
+	cf.hs_cache = -1;        /* as config_file_load leaves an unset key */
 	dcfg.default_rules = RH_DEFAULT_RULES;
 	config_file_defaults(&dcfg, &relc);
 	/* -c first, so that options on the command line override the file */
@@ -261,11 +270,27 @@ main(int argc, char **argv)
 	dcfg.rule_files = all_rules;
 	dcfg.n_rule_files = nall;
 	dcfg.max_open_msgs = cfg.flow.max_flows;
+	switch (hscache_resolve_dir(getenv(HSCACHE_ENV), cf.hs_cache != 0,
+	    cf.hs_cache_dir, getenv("XDG_CACHE_HOME"), getenv("HOME"),
+	    hs_cache_dir, sizeof(hs_cache_dir))) {
+	case 1:
+		dcfg.hs_cache_dir = hs_cache_dir;
+		break;
+	case -1:
+		fprintf(stderr, "relayhound: warning: Hyperscan cache: directory "
+		    "name too long; running without the cache\n");
+		break;
+	default:
+		break;
+	}
 	det = det_global_create(&dcfg, err, sizeof(err));
 	if (det == NULL) {
 		fprintf(stderr, "relayhound: %s\n", err);
 		return 1;
 	}
+	if (hscache_warning(det->hs_cache) != NULL)
+		fprintf(stderr, "relayhound: warning: %s\n",
+		    hscache_warning(det->hs_cache));
 	if (check_only) {
 		printf("relayhound: %u rules OK\n", det->rules != NULL ?
 		    det->rules->nrules : 0);

@@ -33,7 +33,7 @@
 
 enum cf_kind {
 	CF_STR, CF_UINT, CF_BOOL, CF_DUR, CF_SIZE, CF_PORTS, CF_CIDRS,
-	CF_DOMAINS, CF_SERVERS, CF_IDS, CF_RULES,
+	CF_DOMAINS, CF_SERVERS, CF_IDS, CF_RULES, CF_PATH,
 };
 
 enum cf_key {
@@ -43,7 +43,7 @@ enum cf_key {
 	K_BULK_TX, K_CORR_WINDOW, K_MAX_RECORDS, K_SKEW, K_RULES,
 	K_DEFAULT_RULES, K_MAX_FLOWS, K_REASM_MEMCAP, K_SESSION_MEMCAP,
 	K_FRAG_MEMCAP, K_T_NEW, K_T_EST, K_T_CLOSED, K_T_FRAG, K_STATS,
-	K_LISTS,
+	K_LISTS, K_HS_CACHE, K_HS_CACHE_DIR,
 	K__COUNT,
 };
 
@@ -92,10 +92,12 @@ static const struct cf_row rows[K__COUNT] = {
 	[K_T_CLOSED] = { "timeouts.closed", CF_DUR, 1, WEEK },
 	[K_T_FRAG] = { "timeouts.fragment", CF_DUR, 1, 3600 },
 	[K_STATS] = { "stats_interval", CF_DUR, 0, 86400 },
+	[K_HS_CACHE] = { "hyperscan.cache", CF_BOOL, 0, 1 },
+	[K_HS_CACHE_DIR] = { "hyperscan.cache_dir", CF_PATH, 1, 4095 },
 };
 
 static const char *const sections[] = {
-	"smtp", "relay", "dates", "limits", "timeouts",
+	"smtp", "relay", "dates", "limits", "timeouts", "hyperscan",
 };
 
 struct ld {
@@ -552,13 +554,29 @@ get_ids(struct ld *l, const yaml_node_t *n, const struct cf_row *r)
 	return 0;
 }
 
+/* A new copy of path s, a relative one taken from the configuration
+ * file's directory; NULL when out of memory. */
+static char *
+file_relative(const struct ld *l, const char *s)
+{
+	const char *slash = strrchr(l->file, '/');
+	size_t dlen = slash != NULL ? (size_t)(slash - l->file) + 1 : 0;
+	char *p;
+
+	if (s[0] == '/' || dlen == 0)
+		return strdup(s);
+	if ((p = malloc(dlen + strlen(s) + 1)) != NULL) {
+		memcpy(p, l->file, dlen);
+		strcpy(p + dlen, s);
+	}
+	return p;
+}
+
 static int
 get_rules(struct ld *l, const yaml_node_t *n, const struct cf_row *r)
 {
 	struct config_file *cf = l->cf;
 	yaml_node_item_t *it, *e;
-	const char *slash = strrchr(l->file, '/');
-	size_t dlen = slash != NULL ? (size_t)(slash - l->file) + 1 : 0;
 
 	if (get_seq(l, n, r->name, &it, &e) < 0)
 		return -1;
@@ -577,16 +595,30 @@ get_rules(struct ld *l, const yaml_node_t *n, const struct cf_row *r)
 
 		if (s == NULL)
 			return -1;
-		if (s[0] == '/' || dlen == 0)
-			p = strdup(s);
-		else if ((p = malloc(dlen + strlen(s) + 1)) != NULL) {
-			memcpy(p, l->file, dlen);
-			strcpy(p + dlen, s);
-		}
-		if (p == NULL)
+		if ((p = file_relative(l, s)) == NULL)
 			return fail(l, in, "out of memory");
 		cf->rule_paths[cf->n_rule_paths++] = p;
 	}
+	return 0;
+}
+
+/* One path, resolved like rule files. */
+static int
+get_path(struct ld *l, const yaml_node_t *n, const struct cf_row *r,
+    char **out)
+{
+	const char *s = scalar(n);
+	char *p;
+
+	if (is_null(n) || s == NULL)
+		return fail(l, n, "'%s' must be a path", r->name);
+	if (strlen(s) < r->min || strlen(s) > r->max)
+		return fail(l, n, "'%s' must be 1..%llu characters", r->name,
+		    (unsigned long long)r->max);
+	if ((p = file_relative(l, s)) == NULL)
+		return fail(l, n, "out of memory");
+	free(*out);
+	*out = p;
 	return 0;
 }
 
@@ -687,6 +719,8 @@ apply(struct ld *l, enum cf_key k, const yaml_node_t *v)
 	case K_T_CLOSED: l->rc.flow.timeout_closed = (uint32_t)u; return 0;
 	case K_T_FRAG: l->rc.frag_timeout = (uint32_t)u; return 0;
 	case K_STATS: l->rc.stats_interval = (uint32_t)u; return 0;
+	case K_HS_CACHE: cf->hs_cache = b; return 0;
+	case K_HS_CACHE_DIR: return get_path(l, v, r, &cf->hs_cache_dir);
 	case K__COUNT: break;
 	}
 	return fail(l, v, "internal error");
@@ -833,6 +867,7 @@ config_file_load(const char *path, struct config_file *cf,
 
 	memset(cf, 0, sizeof(*cf));
 	cf->default_rules = -1;
+	cf->hs_cache = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -918,6 +953,8 @@ config_file_free(struct config_file *cf)
 	free_strv(cf->mailing_lists, cf->n_mailing_lists);
 	free_strv(cf->rule_paths, cf->n_rule_paths);
 	free(cf->rule_files);
+	free(cf->hs_cache_dir);
 	memset(cf, 0, sizeof(*cf));
 	cf->default_rules = -1;
+	cf->hs_cache = -1;
 }

@@ -24,6 +24,9 @@
  *     file's (relative paths resolved against the file's directory)
  *   default_rules: false -> dc->default_rules = NULL; true leaves it
  *   local_domains, servers, relay.* -> relc
+ *   hyperscan.cache, hyperscan.cache_dir -> cf->hs_cache, cf->hs_cache_dir
+ *     only (main picks the directory with hscache_resolve_dir, where the
+ *     RELAYHOUND_HS_CACHE environment variable comes first)
  */
 #ifndef RH_CONFIG_FILE_H
 #define RH_CONFIG_FILE_H
@@ -57,6 +60,10 @@ struct config_file {
 	const char **rule_files;         /* dc's previous files + rule_paths */
 	unsigned n_rule_files;
 	int default_rules;               /* -1 not in the file, 0, 1 */
+	int hs_cache;                    /* hyperscan.cache: -1 not in the
+	                                  * file, 0, 1 */
+	char *hs_cache_dir;              /* hyperscan.cache_dir, resolved like
+	                                  * rule paths, or NULL */
 };
 
 /* 0, or -1 with "FILE:LINE: reason" in err (see above). */

@@ -565,6 +565,25 @@ pipeline_stop(struct pipeline *pl)
 	atomic_store(&pl->stop, 1);
 }
 
+/* stats.detect.hyperscan.cache: what the start-up compile found on disk. */
+static json_t *
+stats_hscache(const struct hscache *c)
+{
+	struct hscache_stats cs;
+	json_t *o = json_object();
+
+	hscache_stats(c, &cs);
+	json_object_set_new(o, "enabled", json_boolean(cs.enabled));
+	json_object_set_new(o, "hits", json_integer((json_int_t)cs.hits));
+	json_object_set_new(o, "misses", json_integer((json_int_t)cs.misses));
+	json_object_set_new(o, "rejected",
+	    json_integer((json_int_t)cs.rejected));
+	json_object_set_new(o, "written", json_integer((json_int_t)cs.written));
+	json_object_set_new(o, "errors", json_integer((json_int_t)cs.errors));
+	json_object_set_new(o, "evicted", json_integer((json_int_t)cs.evicted));
+	return o;
+}
+
 /* st[k], made an empty object if absent (no worker has published yet). */
 static json_t *
 pipeline_obj(json_t *st, const char *k)
@@ -649,6 +668,8 @@ pipeline_stats(struct pipeline *pl, json_t *const *snaps)
 		    json_integer((json_int_t)hs.scratch_bytes));
 		json_object_set_new(h, "rules", json_integer(hs.rules));
 		json_object_set_new(h, "patterns", json_integer(hs.patterns));
+		json_object_set_new(h, "cache",
+		    stats_hscache(pl->cfg->det->hs_cache));
 		json_object_set_new(pipeline_obj(st, "detect"), "hyperscan", h);
 	}
 	{

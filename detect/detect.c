@@ -65,13 +65,20 @@ det_global_create(const struct det_config *cfg, char *err, size_t errlen)
 		free(g);
 		return NULL;
 	}
+	/* no rules, no compile: do not make the directory either */
+	if ((g->hs_cache = hscache_open(n > 0 ? cfg->hs_cache_dir : NULL)) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		det_global_free(g);
+		return NULL;
+	}
 	if (n > 0) {
 		g->rules = rules_load(files, n, err, errlen);
 		if (g->rules == NULL) {
 			det_global_free(g);
 			return NULL;
 		}
-		g->hs = hseng_create(g->rules, err, errlen);
+		g->hs = hseng_create(g->rules, g->hs_cache, err, errlen);
 		if (g->hs == NULL) {
 			det_global_free(g);
 			return NULL;
@@ -89,6 +96,7 @@ det_global_free(struct det_global *g)
 		hseng_destroy(g->hs);
 	if (g->rules != NULL)
 		rules_free(g->rules);
+	hscache_close(g->hs_cache);
 	chain_global_free();
 	free(g);
 }

@@ -13,6 +13,11 @@
  * the alerts, each with its metadata, hop and evidence (copied, at most
  * 1 KiB).  The result lives in the worker and is overwritten by the next
  * det_tx call.
+ *
+ * det_global_create opens the Hyperscan database cache in
+ * cfg->hs_cache_dir (detect/hscache.h) for the compile and keeps it for
+ * its counters (stats.detect.hyperscan.cache); a cache problem is never an
+ * error here: hscache_warning(g->hs_cache) gives the one line to report.
  */
 #ifndef RH_DETECT_H
 #define RH_DETECT_H
@@ -22,6 +27,7 @@
 
 #include "../decode/smtp.h"
 #include "chain.h"
+#include "hscache.h"
 #include "hsengine.h"
 #include "received.h"
 #include "rules.h"
@@ -38,11 +44,15 @@ struct det_config {
 	const char *const *authserv_ids;    /* trusted authserv-ids */
 	unsigned n_authserv_ids;
 	uint32_t max_open_msgs;             /* per worker */
+	const char *hs_cache_dir;           /* compiled-database cache
+	                                     * (hscache_resolve_dir), NULL:
+	                                     * none */
 };
 
 struct det_global {
 	struct rule_set *rules;
 	struct hseng *hs;
+	struct hscache *hs_cache;           /* never NULL after create */
 	struct det_config cfg;
 };
 

@@ -25,6 +25,11 @@
  * match end; at transaction end that ordinal indexes the parsed fields of
  * struct msghdr_section, when the section had no skipped or dropped lines.
  *
+ * Each database goes through hscache_compile_multi: with a cache given,
+ * an identical compile input is loaded from disk instead of compiled (the
+ * key covers every expression, flag and id, so the database, and with it
+ * every match, is the same either way).
+ *
  * Rejected: hs_compress_stream/hs_expand_stream around every chunk (no
  * allocation at all, but an expand and a compress per packet); a
  * block-mode rescan of a kept message copy (the issue forbids the copy);
@@ -40,6 +45,7 @@
 #include <hs.h>
 
 #include "../decode/pool.h"
+#include "hscache.h"
 
 #define NSTREAM 3                /* headers, body, data */
 #define SNIP_MAX 256
@@ -220,7 +226,8 @@ collect(struct hseng *e, struct eng_db *d)
 }
 
 static int
-compile_db(struct hseng *e, struct eng_db *d, char *err, size_t errlen)
+compile_db(struct hseng *e, struct eng_db *d, struct hscache *cache,
+    char *err, size_t errlen)
 {
 	const struct rule_set *rs = e->rs;
 	unsigned n = d->pid_hi - d->pid_lo, i, k, si;
@@ -246,8 +253,8 @@ compile_db(struct hseng *e, struct eng_db *d, char *err, size_t errlen)
 			e->pid_slot[d->pid_lo + i] = si;
 		}
 	}
-	if (hs_compile_multi(ex, fl, ids, n,
-	    streaming ? HS_MODE_STREAM : HS_MODE_BLOCK, NULL, &d->db,
+	if (hscache_compile_multi(cache, ex, fl, ids, n,
+	    streaming ? HS_MODE_STREAM : HS_MODE_BLOCK, &d->db,
 	    &ce) != HS_SUCCESS) {
 		if (ce != NULL && ce->expression >= 0 && (unsigned)ce->expression < n) {
 			uint32_t pid = d->pid_lo + (uint32_t)ce->expression;
@@ -282,7 +289,8 @@ out:
 }
 
 struct hseng *
-hseng_create(const struct rule_set *rs, char *err, size_t errlen)
+hseng_create(const struct rule_set *rs, struct hscache *cache, char *err,
+    size_t errlen)
 {
 	struct hseng *e;
 	unsigned r, s, i, nslots_max = 0, nhdr = 0;
@@ -330,7 +338,7 @@ hseng_create(const struct rule_set *rs, char *err, size_t errlen)
 		    names[i - RULE_SCOPE_HEADER];
 		if (!collect(e, d))
 			continue;
-		if (compile_db(e, d, err, errlen) < 0) {
+		if (compile_db(e, d, cache, err, errlen) < 0) {
 			e->ndb++;
 			goto fail;
 		}

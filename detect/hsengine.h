@@ -12,7 +12,10 @@
  *                     its plain patterns matched and none of its negated
  *                     ones did, and its condition holds.  A compile error
  *                     comes back as "FILE:LINE: ..." with Hyperscan's own
- *                     message.  The engine is read-only afterwards and is
+ *                     message.  With `cache` (may be NULL; borrowed for the
+ *                     call only) each database is loaded from or saved to
+ *                     the compiled-database cache (detect/hscache.h);
+ *                     matches do not depend on whether it hit.  The engine is read-only afterwards and is
  *                     shared by all workers.  It also installs a Hyperscan
  *                     stream allocator (process-wide) that takes stream
  *                     state from the calling worker's pool.
@@ -61,6 +64,7 @@
 
 #include "../decode/bstr.h"
 #include "../decode/smtp.h"
+#include "hscache.h"
 #include "rules.h"
 
 #define HSENG_EVIDENCE_MAX 1024
@@ -104,7 +108,8 @@ struct hseng_worker_stats {
 };
 
 /* Compile; NULL with "FILE:LINE: reason" in err on failure. */
-struct hseng *hseng_create(const struct rule_set *rs, char *err, size_t errlen);
+struct hseng *hseng_create(const struct rule_set *rs, struct hscache *cache,
+    char *err, size_t errlen);
 void hseng_destroy(struct hseng *e);
 void hseng_stats(const struct hseng *e, struct hseng_stats *st);
 

@@ -109,6 +109,8 @@ test_empty(void)
 		CHECK_EQ_INT(a.relc.max_records, 16384);
 		CHECK(a.relc.local_domains == NULL);
 		CHECK_EQ_INT(a.cf.default_rules, -1);
+		CHECK_EQ_INT(a.cf.hs_cache, -1);
+		CHECK(a.cf.hs_cache_dir == NULL);
 		config_file_free(&a.cf);
 	}
 }
@@ -164,7 +166,10 @@ test_all_keys(void)
 	    "  established: 1h\n"
 	    "  closed: 10s\n"
 	    "  fragment: 2m\n"
-	    "stats_interval: 1m\n"), 0);
+	    "stats_interval: 1m\n"
+	    "hyperscan:\n"
+	    "  cache: false\n"
+	    "  cache_dir: hs\n"), 0);
 	CHECK(strcmp(a.err, "") == 0);
 	CHECK(strcmp(a.rc.sensor, "tap-7") == 0);
 	CHECK_EQ_INT(a.rc.workers, 3);
@@ -242,8 +247,13 @@ test_all_keys(void)
 	CHECK_EQ_INT(a.rc.flow.timeout_closed, 10);
 	CHECK_EQ_INT(a.rc.frag_timeout, 120);
 	CHECK_EQ_INT(a.rc.stats_interval, 60);
+	CHECK_EQ_INT(a.cf.hs_cache, 0);
+	snprintf(want, sizeof(want), "%s/hs", dir);
+	CHECK(a.cf.hs_cache_dir != NULL &&
+	    strcmp(a.cf.hs_cache_dir, want) == 0);
 	config_file_free(&a.cf);
 	config_file_free(&a.cf);       /* idempotent */
+	CHECK(a.cf.hs_cache_dir == NULL);
 	CHECK(a.cf.home_net == NULL);
 }
 
@@ -317,6 +327,12 @@ test_errors(void)
 	ERR("smtp:\n  sniff_banners: maybe\n", 2,
 	    "'smtp.sniff_banners' must be true or false");
 	ERR("default_rules: 1\n", 1, "must be true or false");
+	ERR("hyperscan: {cache: 1}\n", 1, "must be true or false");
+	ERR("hyperscan:\n  cache_dir:\n", 2, "must be a path");
+	ERR("hyperscan:\n  cache_dir: [a]\n", 2, "must be a path");
+	ERR("hyperscan:\n  dir: /x\n", 2, "unknown key 'hyperscan.dir'");
+	ERR("hyperscan.cache: true\nhyperscan: {cache: true}\n", 2,
+	    "duplicate key 'hyperscan.cache'");
 	ERR("sensor: [a]\n", 1, "'sensor' must be a string");
 	ERR("sensor: ''\n", 1, "1..255 characters");
 	ERR("home_net: 10.0.0.0/8\n", 1, "'home_net' must be a list");
@@ -485,6 +501,8 @@ test_example(void)
 	CHECK_EQ_INT(a.relc.correlation_window, 3600);
 	CHECK_EQ_INT(a.dc.n_rule_files, 0);
 	CHECK(a.dc.default_rules != NULL);
+	CHECK_EQ_INT(a.cf.hs_cache, 1);
+	CHECK(a.cf.hs_cache_dir == NULL);       /* the default location */
 	config_file_free(&a.cf);
 }
 

@@ -91,7 +91,7 @@ env_open(struct env *v, const char *file)
 		fprintf(stderr, "rules: %s\n", err);
 		return -1;
 	}
-	v->e = hseng_create(v->rs, err, sizeof(err));
+	v->e = hseng_create(v->rs, NULL, err, sizeof(err));
 	if (v->e == NULL) {
 		fprintf(stderr, "engine: %s\n", err);
 		return -1;
