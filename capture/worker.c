@@ -14,7 +14,7 @@
  * path is taken: nothing more can be read.
  *
  * Memory per SMTP flow: the flow, then one w->sessions object holding a
- * 48-byte struct worker_app and the SMTP session.  What only some flows
+ * 40-byte struct worker_app and the SMTP session.  What only some flows
  * need for part of their life is a separate pool object, taken when needed
  * and given back when done: message scan state (first message byte to the
  * transaction's report), the proxy parser (proxy handshake to refusal or
@@ -87,7 +87,7 @@ struct worker_app {
 	uint8_t got_data : 1;       /* a stream byte was delivered */
 	uint8_t proxy_mode;         /* enum worker_proxy_mode */
 	uint8_t tunnel[2];          /* direction is inside the tunnel */
-	_Alignas(16) uint8_t session_mem[];
+	_Alignas(8) uint8_t session_mem[];  /* struct smtp_session */
 };
 
 static const struct tcp_reasm_out worker_discard_out;
@@ -129,7 +129,7 @@ worker_build_ef(struct worker_app *app, int server_dir)
 	flow_endpoint(f, cdir, &ca, &cp);
 	flow_endpoint(f, 1 - cdir, &sa, &sp);
 	memset(&w->ef, 0, sizeof(w->ef));
-	w->ef.flow_id = f->flow_id;
+	w->ef.flow_id = flow_id_get(f);
 	w->ef.ipver = f->key.ipver;
 	memcpy(w->ef.src, ca, 16);
 	memcpy(w->ef.dst, sa, 16);

@@ -208,7 +208,6 @@ struct smtp_slot {
 	enum smtp_tx_status status;
 	uint32_t tx_id;
 	uint32_t pending;       /* queue entries naming this slot */
-	uint64_t seq;           /* opening order */
 	struct arena arena;
 	struct bstr mail_from;
 	struct smtp_rcpt *rcpt;
@@ -278,8 +277,10 @@ struct smtp_session {
 	uint8_t has_helo : 1, has_auth : 1, helo_ehlo : 1;
 	uint8_t once;
 	uint8_t n_unknown, n_bad_reply, n_bad_seq, n_no_cmd;
+	uint8_t cur;            /* slot commands apply to */
 	int16_t multi_code;
 	uint32_t starttls_pending;
+	uint32_t tx_next;       /* tx_id of the next one: opening order */
 
 	struct smtp_strs strs;
 	struct smtp_dir dir[2];
@@ -298,9 +299,6 @@ struct smtp_session {
 	uint32_t pend_cap, pend_head, pend_count, pend_pseudo;
 
 	struct smtp_slot *slot[SMTP_TX_SLOTS];  /* NULL: free */
-	uint8_t cur;            /* slot commands apply to */
-	uint32_t tx_next;
-	uint64_t slot_seq;
 };
 
 /* ---- small helpers ---- */
@@ -932,7 +930,7 @@ smtp_report_all(struct smtp_session *s)
 		pick = SMTP_NO_SLOT;
 		for (i = 0; i < SMTP_TX_SLOTS; i++)
 			if (s->slot[i] != NULL && (pick == SMTP_NO_SLOT ||
-			    s->slot[i]->seq < s->slot[pick]->seq))
+			    s->slot[i]->tx_id < s->slot[pick]->tx_id))
 				pick = i;
 		if (pick == SMTP_NO_SLOT)
 			return;
@@ -957,7 +955,7 @@ smtp_tx_open(struct smtp_session *s, int has_mail_from)
 		/* all closed and waiting for replies: the oldest goes now */
 		for (i = 0; i < SMTP_TX_SLOTS; i++)
 			if (pick == SMTP_NO_SLOT ||
-			    s->slot[i]->seq < s->slot[pick]->seq)
+			    s->slot[i]->tx_id < s->slot[pick]->tx_id)
 				pick = i;
 		smtp_tx_report(s, pick);
 	}
@@ -970,7 +968,6 @@ smtp_tx_open(struct smtp_session *s, int has_mail_from)
 	}
 	memset(t, 0, sizeof(*t));
 	s->slot[pick] = t;
-	t->seq = s->slot_seq++;
 	t->tx_id = s->tx_next++;
 	t->status = SMTP_TX_ABORTED;
 	t->has_mail_from = (uint8_t)has_mail_from;
