@@ -57,7 +57,7 @@ stats_worker(const struct worker *w)
 {
 	struct flow_stats fl;
 	struct tcp_reasm_stats ts;
-	struct pool_stats ps, bs;
+	struct pool_stats ps, bs, ss;
 	json_t *o = json_object(), *x, *an, *al, *rl;
 	unsigned i;
 
@@ -65,6 +65,7 @@ stats_worker(const struct worker *w)
 	tcp_reasm_stats_get(w->reasm, &ts);
 	pool_stats_get(w->sessions, &ps);
 	pool_stats_get(w->blocks, &bs);
+	pool_stats_get(w->slots, &ss);
 
 	x = json_object();
 	SET(x, "packets", w->ctr.pkts);
@@ -121,7 +122,8 @@ stats_worker(const struct worker *w)
 	SET(x, "session_alloc_failed", w->ctr.session_alloc_fail);
 	SET(x, "session_memuse", bs.in_use * bs.obj_size);
 	SET(x, "session_memcap", bs.cap * bs.obj_size);
-	SET(x, "session_memcap_hits", bs.fails);
+	/* string blocks or a transaction slot refused */
+	SET(x, "session_memcap_hits", bs.fails + ss.fails);
 	json_object_set_new(o, "smtp", x);
 
 	x = json_object();

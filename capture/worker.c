@@ -13,6 +13,19 @@
  * lookup per packet (FIN/RST still end it).  After STARTTLS the same cheap
  * path is taken: nothing more can be read.
  *
+ * Memory per SMTP flow: the flow, then one w->sessions object holding a
+ * 40-byte struct worker_app and the SMTP session.  What only some flows
+ * need for part of their life is a separate pool object, taken when needed
+ * and given back when done: message scan state (first message byte to the
+ * transaction's report), the proxy parser (proxy handshake to refusal or
+ * flow end), SMTP transactions.  Each of those pools is capped at what the
+ * flow cap could use, and a dry one degrades as the session pool does (a
+ * counter; the flow goes on without that part).  The event flow fields are
+ * built into the worker when an event needs them and reused while the
+ * events are of the same flow.  Rejected: one worker_app with every part
+ * inline (656 bytes per idle flow, 310 of them a proxy parser that only
+ * flows sniffed as proxy traffic use).
+ *
  * Rejected: classifying by port only (SMTP on odd ports is exactly what open
  * proxies and backdoored relays use) and running full reassembly for every
  * TCP flow until proven not SMTP (costs copies on mixed traffic).
@@ -50,21 +63,31 @@ enum worker_proxy_mode {
 	WORKER_PROXY_DEAD,          /* refused, not a proxy, or not SMTP */
 };
 
+/* The messages of one flow being scanned: a w->msgsets object, taken at
+ * the first message and given back once no message awaits its report. */
+struct worker_msgs {
+	struct worker_msg m[WORKER_MSG_SLOTS];
+	int8_t cur;                 /* slot receiving content, -1 none */
+};
+
+/*
+ * Per SMTP flow, with the session after it in the same w->sessions object.
+ * What only some flows need hangs off it: message scan state while a
+ * message is open or unreported, the proxy parser while a proxy handshake
+ * or tunnel lasts.  The event_flow fields are built when an event needs
+ * them, into the worker (worker_ef), not kept per flow.
+ */
 struct worker_app {
 	struct worker *w;
-	struct worker_msg msgs[WORKER_MSG_SLOTS];
-	int8_t cur_msg;             /* slot receiving content, -1 none */
 	struct flow *f;
-	struct smtp_session *smtp;
-	struct event_flow ef;
-	int8_t ef_server_dir;       /* roles ef was built with, -2 none */
+	struct worker_msgs *msgs;   /* NULL: no message state */
+	struct proxy_state *proxy;  /* a w->proxies object, or NULL */
 	int8_t server_dir;          /* from the last transaction, -1 unknown */
-	uint8_t encrypted;
+	uint8_t encrypted : 1;
+	uint8_t got_data : 1;       /* a stream byte was delivered */
 	uint8_t proxy_mode;         /* enum worker_proxy_mode */
 	uint8_t tunnel[2];          /* direction is inside the tunnel */
-	uint64_t bytes_seen;        /* stream bytes delivered, both ways */
-	struct proxy_state proxy;
-	_Alignas(16) uint8_t session_mem[];
+	_Alignas(8) uint8_t session_mem[];  /* struct smtp_session */
 };
 
 static const struct tcp_reasm_out worker_discard_out;
@@ -75,6 +98,12 @@ worker_app_size(void)
 	return sizeof(struct worker_app) + smtp_session_size();
 }
 
+static struct smtp_session *
+worker_smtp(struct worker_app *app)
+{
+	return (struct smtp_session *)app->session_mem;
+}
+
 static void
 worker_count_anomaly(struct worker *w, enum anom_id a)
 {
@@ -82,9 +111,16 @@ worker_count_anomaly(struct worker *w, enum anom_id a)
 		w->ctr.anomalies[a]++;
 }
 
+/*
+ * The event_flow of app's flow, the server on side server_dir, built into
+ * the worker: one flow's events come in runs (a transaction and its
+ * alerts), so one cached copy saves recomputing the community id without
+ * keeping 96 bytes in every flow.  worker_app_end forgets the owner.
+ */
 static void
 worker_build_ef(struct worker_app *app, int server_dir)
 {
+	struct worker *w = app->w;
 	struct flow *f = app->f;
 	const uint8_t *ca, *sa;
 	uint16_t cp, sp;
@@ -92,29 +128,31 @@ worker_build_ef(struct worker_app *app, int server_dir)
 
 	flow_endpoint(f, cdir, &ca, &cp);
 	flow_endpoint(f, 1 - cdir, &sa, &sp);
-	memset(&app->ef, 0, sizeof(app->ef));
-	app->ef.flow_id = f->flow_id;
-	app->ef.ipver = f->key.ipver;
-	memcpy(app->ef.src, ca, 16);
-	memcpy(app->ef.dst, sa, 16);
-	app->ef.sport = cp;
-	app->ef.dport = sp;
-	app->ef.vlan_count = f->key.vlan_count;
-	memcpy(app->ef.vlan, f->key.vlan, sizeof(app->ef.vlan));
-	app->ef.sensor = app->w->cfg->sensor;
+	memset(&w->ef, 0, sizeof(w->ef));
+	w->ef.flow_id = flow_id_get(f);
+	w->ef.ipver = f->key.ipver;
+	memcpy(w->ef.src, ca, 16);
+	memcpy(w->ef.dst, sa, 16);
+	w->ef.sport = cp;
+	w->ef.dport = sp;
+	w->ef.vlan_count = f->key.vlan_count;
+	memcpy(w->ef.vlan, f->key.vlan, sizeof(w->ef.vlan));
+	w->ef.sensor = w->cfg->sensor;
 	community_id_v1(f->key.ipver, ca, sa, 6, cp, sp, 0,
-	    app->ef.community_id);
-	app->ef_server_dir = (int8_t)server_dir;
+	    w->ef.community_id);
+	w->ef_owner = app;
+	w->ef_server_dir = (int8_t)server_dir;
 }
 
 static const struct event_flow *
 worker_ef(struct worker_app *app)
 {
+	struct worker *w = app->w;
 	int sd = app->server_dir >= 0 ? app->server_dir : 1;
 
-	if (app->ef_server_dir != sd)
+	if (w->ef_owner != app || w->ef_server_dir != sd)
 		worker_build_ef(app, sd);
-	return &app->ef;
+	return &w->ef;
 }
 
 static struct worker_msg *
@@ -122,9 +160,11 @@ worker_msg_find(struct worker_app *app, uint32_t tx_id)
 {
 	int i;
 
+	if (app->msgs == NULL)
+		return NULL;
 	for (i = 0; i < WORKER_MSG_SLOTS; i++)
-		if (app->msgs[i].tx_id == (int64_t)tx_id)
-			return &app->msgs[i];
+		if (app->msgs->m[i].tx_id == (int64_t)tx_id)
+			return &app->msgs->m[i];
 	return NULL;
 }
 
@@ -142,20 +182,45 @@ worker_msg_free(struct worker_app *app, struct worker_msg *wm)
 	wm->open = 0;
 	wm->has_body = 0;
 	wm->tx_id = -1;
-	if (app->cur_msg == (int8_t)(wm - app->msgs))
-		app->cur_msg = -1;
+	if (app->msgs->cur == (int8_t)(wm - app->msgs->m))
+		app->msgs->cur = -1;
+}
+
+/* Give the message state back once no message needs it. */
+static void
+worker_msgs_trim(struct worker_app *app)
+{
+	int i;
+
+	if (app->msgs == NULL)
+		return;
+	for (i = 0; i < WORKER_MSG_SLOTS; i++)
+		if (app->msgs->m[i].tx_id >= 0)
+			return;
+	pool_put(app->w->msgsets, app->msgs);
+	app->msgs = NULL;
+}
+
+/* The proxy parser is done with (refused, not a proxy, not SMTP). */
+static void
+worker_proxy_dead(struct worker_app *app)
+{
+	app->proxy_mode = WORKER_PROXY_DEAD;
+	if (app->proxy != NULL)
+		pool_put(app->w->proxies, app->proxy);
+	app->proxy = NULL;
 }
 
 /* The CONNECT target of a tunnel, for linking it to the proxy's own leg. */
 static void
 worker_tunnel_wire(const struct worker_app *app, struct relay_wire *rw)
 {
-	struct bstr h = proxy_target_host(&app->proxy);
-	enum proxy_addr t = proxy_target_addr_type(&app->proxy);
+	struct bstr h = proxy_target_host(app->proxy);
+	enum proxy_addr t = proxy_target_addr_type(app->proxy);
 	char txt[64];
 
 	rw->tunnel = 1;
-	rw->tunnel_port = proxy_target_port(&app->proxy);
+	rw->tunnel_port = proxy_target_port(app->proxy);
 	if ((t != PROXY_ADDR_IPV4 && t != PROXY_ADDR_IPV6) ||
 	    h.len >= sizeof(txt))
 		return;
@@ -179,7 +244,7 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 		app->server_dir = (int8_t)tx->server_dir;
 	/* a flow that never carried a byte of SMTP (evicted or timed out
 	 * between pure ACKs) has nothing to report */
-	if ((app->bytes_seen == 0 || (app->proxy_mode != WORKER_PROXY_NONE &&
+	if ((!app->got_data || (app->proxy_mode != WORKER_PROXY_NONE &&
 	    app->proxy_mode != WORKER_PROXY_TUNNEL)) && !tx->has_mail_from &&
 	    tx->rcpt_total == 0 && !tx->has_data)
 		return;
@@ -243,8 +308,10 @@ worker_on_tx(void *u, const struct smtp_tx *tx)
 		for (i = 0; w->relay != NULL && i < w->rres.n_alerts; i++)
 			event_alert_relay(&w->out, ef, tx->ts_us, tx->tx_id, tx,
 			    NULL, &w->rres.alerts[i]);
-		if (wm != NULL)
+		if (wm != NULL) {
 			worker_msg_free(app, wm);
+			worker_msgs_trim(app);
+		}
 	} else {
 		event_smtp(&w->out, worker_ef(app), tx, &w->scratch, NULL);
 	}
@@ -258,35 +325,48 @@ worker_on_msg_begin(void *u, uint32_t tx_id)
 {
 	struct worker_app *app = u;
 	struct worker *w = app->w;
+	struct worker_msgs *ms = app->msgs;
 	struct worker_msg *wm = NULL;
 	int i;
 
-	app->cur_msg = -1;
+	if (ms == NULL) {
+		ms = pool_get(w->msgsets);
+		if (ms == NULL) {
+			w->ctr.msgmem_fail++;
+			return;
+		}
+		memset(ms, 0, sizeof(*ms));
+		for (i = 0; i < WORKER_MSG_SLOTS; i++)
+			ms->m[i].tx_id = -1;
+		app->msgs = ms;
+	}
+	ms->cur = -1;
 	for (i = 0; i < WORKER_MSG_SLOTS; i++) {
-		if (app->msgs[i].tx_id < 0) {
-			wm = &app->msgs[i];
+		if (ms->m[i].tx_id < 0) {
+			wm = &ms->m[i];
 			break;
 		}
 	}
 	if (wm == NULL) {
 		/* more messages unreported than slots: the oldest loses its
 		 * content scan (counted), never the newest */
-		wm = &app->msgs[0];
+		wm = &ms->m[0];
 		for (i = 1; i < WORKER_MSG_SLOTS; i++)
-			if (app->msgs[i].tx_id < wm->tx_id)
-				wm = &app->msgs[i];
+			if (ms->m[i].tx_id < wm->tx_id)
+				wm = &ms->m[i];
 		worker_msg_free(app, wm);
 		w->ctr.msgmem_fail++;
 	}
 	wm->mem = pool_get(w->msgmem);
 	if (wm->mem == NULL) {
 		w->ctr.msgmem_fail++;
+		worker_msgs_trim(app);
 		return;
 	}
 	wm->tx_id = tx_id;
 	wm->m = det_msg_begin(w->det, wm->mem);
 	wm->open = 1;
-	app->cur_msg = (int8_t)(wm - app->msgs);
+	ms->cur = (int8_t)(wm - ms->m);
 }
 
 static void
@@ -295,9 +375,9 @@ worker_on_msg_data(void *u, const uint8_t *d, size_t n, int in_header)
 	struct worker_app *app = u;
 	struct worker_msg *wm;
 
-	if (app->cur_msg < 0)
+	if (app->msgs == NULL || app->msgs->cur < 0)
 		return;
-	wm = &app->msgs[app->cur_msg];
+	wm = &app->msgs->m[app->msgs->cur];
 	if (wm->open)
 		det_msg_data(app->w->det, wm->m, d, n, in_header);
 	if (!in_header && n > 0) {
@@ -319,7 +399,8 @@ worker_on_msg_end(void *u, uint32_t tx_id)
 		det_msg_end(app->w->det, wm->m);
 		wm->open = 0;
 	}
-	app->cur_msg = -1;
+	if (app->msgs != NULL)
+		app->msgs->cur = -1;
 }
 
 static void
@@ -352,13 +433,13 @@ worker_proxy_data(struct worker_app *app, int dir, const uint8_t *d,
 	}
 	while (off <= len) {
 		used = 0;
-		r = proxy_feed(&app->proxy, dir == 0, d + off, len - off, &used);
+		r = proxy_feed(app->proxy, dir == 0, d + off, len - off, &used);
 		off += used;
 		switch (r) {
 		case PROXY_REQUEST:
-			if (proxy_target_is_smtp(&app->proxy)) {
+			if (proxy_target_is_smtp(app->proxy)) {
 				struct relay_alert ra;
-				struct bstr host = proxy_target_host(&app->proxy);
+				struct bstr host = proxy_target_host(app->proxy);
 
 				memset(&ra, 0, sizeof(ra));
 				ra.signature_id = 1304;
@@ -367,9 +448,10 @@ worker_proxy_data(struct worker_app *app, int dir, const uint8_t *d,
 				ra.severity = 1;
 				ra.evidence_len = (uint32_t)snprintf(ra.evidence,
 				    sizeof(ra.evidence), "%s %.*s:%u",
-				    proxy_kind_name(proxy_kind(&app->proxy)), (int)host.len,
+				    proxy_kind_name(proxy_kind(app->proxy)),
+				    (int)host.len,
 				    (const char *)host.p,
-				    proxy_target_port(&app->proxy));
+				    proxy_target_port(app->proxy));
 				if (ra.evidence_len >= sizeof(ra.evidence))
 					ra.evidence_len = sizeof(ra.evidence) - 1;
 				if (w->det != NULL)
@@ -382,8 +464,8 @@ worker_proxy_data(struct worker_app *app, int dir, const uint8_t *d,
 				return len;
 			continue;
 		case PROXY_TUNNEL:
-			if (!proxy_target_is_smtp(&app->proxy)) {
-				app->proxy_mode = WORKER_PROXY_DEAD;
+			if (!proxy_target_is_smtp(app->proxy)) {
+				worker_proxy_dead(app);
 				w->ctr.proxy_dropped_bytes += len - off;
 				return len;
 			}
@@ -399,7 +481,7 @@ worker_proxy_data(struct worker_app *app, int dir, const uint8_t *d,
 		case PROXY_NOT:
 		case PROXY_REFUSED:
 		default:
-			app->proxy_mode = WORKER_PROXY_DEAD;
+			worker_proxy_dead(app);
 			w->ctr.proxy_dropped_bytes += len - off;
 			return len;
 		}
@@ -415,7 +497,7 @@ worker_on_data(void *u, int dir, const uint8_t *d, uint32_t len,
 {
 	struct worker_app *app = u;
 
-	app->bytes_seen += len;
+	app->got_data = 1;
 	if (app->encrypted) {
 		app->w->ctr.encrypted_bytes += len;
 		return;
@@ -430,8 +512,8 @@ worker_on_data(void *u, int dir, const uint8_t *d, uint32_t len,
 		if (len == 0)
 			return;
 	}
-	smtp_session_data(app->smtp, dir, d, len, ts_us);
-	if (smtp_session_encrypted(app->smtp))
+	smtp_session_data(worker_smtp(app), dir, d, len, ts_us);
+	if (smtp_session_encrypted(worker_smtp(app)))
 		app->encrypted = 1;
 }
 
@@ -441,7 +523,7 @@ worker_on_gap(void *u, int dir, uint32_t len, uint64_t ts_us)
 	struct worker_app *app = u;
 
 	if (!app->encrypted)
-		smtp_session_gap(app->smtp, dir, len, ts_us);
+		smtp_session_gap(worker_smtp(app), dir, len, ts_us);
 }
 
 static void
@@ -467,7 +549,6 @@ static struct worker_app *
 worker_app_new(struct worker *w, struct flow *f)
 {
 	struct worker_app *app;
-	struct smtp_out so;
 
 	app = pool_get(w->sessions);
 	if (app == NULL) {
@@ -477,23 +558,9 @@ worker_app_new(struct worker *w, struct flow *f)
 	memset(app, 0, sizeof(*app));
 	app->w = w;
 	app->f = f;
-	app->ef_server_dir = -2;
 	app->server_dir = -1;
-	app->cur_msg = -1;
-	for (int i = 0; i < WORKER_MSG_SLOTS; i++)
-		app->msgs[i].tx_id = -1;
-	memset(&so, 0, sizeof(so));
-	so.tx_done = worker_on_tx;
-	so.anomaly = worker_on_smtp_anomaly;
-	if (w->det != NULL) {
-		so.msg_begin = worker_on_msg_begin;
-		so.msg_data = worker_on_msg_data;
-		so.msg_end = worker_on_msg_end;
-	}
-	so.u = app;
-	app->smtp = smtp_session_init(app->session_mem, &w->cfg->smtp,
-	    w->blocks, &so, &w->smtp, f->midstream);
-	if (app->smtp == NULL) {
+	if (smtp_session_init(app->session_mem, w->smtp_ctx, app,
+	    f->midstream) == NULL) {
 		pool_put(w->sessions, app);
 		w->ctr.session_alloc_fail++;
 		return NULL;
@@ -516,9 +583,16 @@ worker_app_end(struct worker *w, struct flow *f)
 		else
 			worker_app_out(app, &o);
 		tcp_reasm_flush(w->reasm, &f->tcp, w->now_us, &o);
-		smtp_session_end(app->smtp, w->now_us);
-		for (int i = 0; i < WORKER_MSG_SLOTS; i++)
-			worker_msg_free(app, &app->msgs[i]);
+		smtp_session_end(worker_smtp(app), w->now_us);
+		if (app->msgs != NULL) {
+			for (int i = 0; i < WORKER_MSG_SLOTS; i++)
+				worker_msg_free(app, &app->msgs->m[i]);
+			worker_msgs_trim(app);
+		}
+		if (app->proxy != NULL)
+			pool_put(w->proxies, app->proxy);
+		if (w->ef_owner == app)
+			w->ef_owner = NULL;
 		pool_put(w->sessions, app);
 		f->app = NULL;
 	} else {
@@ -534,7 +608,7 @@ worker_flow_end(void *u, struct flow *f, enum flow_end_reason why)
 	struct worker_app *app = f->app;
 
 	/* an SMTP session cut short by the flow cap says so */
-	if (why == FLOW_END_EVICTED && app != NULL && app->bytes_seen > 0) {
+	if (why == FLOW_END_EVICTED && app != NULL && app->got_data) {
 		worker_count_anomaly(w, ANOM_STREAM_FLOW_EVICTED);
 		event_anomaly(&w->out, worker_ef(app), w->now_us,
 		    ANOM_STREAM_FLOW_EVICTED, -1);
@@ -607,6 +681,7 @@ int
 worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
     struct sink *sink, struct relay_bus *bus, char *err, size_t errlen)
 {
+	struct smtp_out so;
 	uint64_t nblocks;
 
 	memset(w, 0, sizeof(*w));
@@ -618,11 +693,23 @@ worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
 	nblocks = cfg->session_memcap / WORKER_BLOCK_SIZE;
 	w->blocks = pool_create(WORKER_BLOCK_SIZE, nblocks ? nblocks : 1);
 	w->scratch_blocks = pool_create(256u * 1024, 64);
+	w->slots = pool_create(smtp_slot_size(),
+	    (size_t)cfg->flow.max_flows * SMTP_TX_SLOTS);
+	w->proxies = pool_create(sizeof(struct proxy_state),
+	    cfg->flow.max_flows);
+	memset(&so, 0, sizeof(so));
+	so.tx_done = worker_on_tx;
+	so.anomaly = worker_on_smtp_anomaly;
 	if (cfg->det != NULL) {
+		so.msg_begin = worker_on_msg_begin;
+		so.msg_data = worker_on_msg_data;
+		so.msg_end = worker_on_msg_end;
 		w->det = det_worker_create(cfg->det);
 		w->msgmem = pool_create(det_msg_size(cfg->det) + 16,
 		    cfg->flow.max_flows);
-		if (w->det == NULL || w->msgmem == NULL) {
+		w->msgsets = pool_create(sizeof(struct worker_msgs),
+		    cfg->flow.max_flows);
+		if (w->det == NULL || w->msgmem == NULL || w->msgsets == NULL) {
 			snprintf(err, errlen, "worker %u: detection set-up "
 			    "failed", id);
 			worker_destroy(w);
@@ -639,8 +726,12 @@ worker_init(struct worker *w, unsigned id, const struct rh_config *cfg,
 			}
 		}
 	}
+	if (w->blocks != NULL && w->slots != NULL)
+		w->smtp_ctx = smtp_ctx_create(&cfg->smtp, w->blocks, w->slots,
+		    &so, &w->smtp);
 	if (w->flows == NULL || w->reasm == NULL || w->sessions == NULL ||
 	    w->blocks == NULL || w->scratch_blocks == NULL ||
+	    w->proxies == NULL || w->smtp_ctx == NULL ||
 	    evbuf_init(&w->out, sink, 256u * 1024) != 0) {
 		snprintf(err, errlen, "worker %u: out of memory at start", id);
 		worker_destroy(w);
@@ -685,16 +776,25 @@ worker_sniff(struct worker *w, struct flow *f, int dir, const struct pkt *p)
 	r = smtp_sniff(p->payload, p->payload_len, dir == 1);
 	if (r != SMTP_SNIFF_YES && dir == 0 &&
 	    proxy_sniff(p->payload, p->payload_len)) {
-		f->app = worker_app_new(w, f);
+		struct proxy_state *ps = pool_get(w->proxies);
+
+		/* no parser for the handshake: as if the session pool were
+		 * dry, counted the same way */
+		f->app = ps != NULL ? worker_app_new(w, f) : NULL;
 		if (f->app != NULL) {
 			struct worker_app *app = f->app;
 
+			app->proxy = ps;
 			app->proxy_mode = WORKER_PROXY_HANDSHAKE;
-			proxy_init(&app->proxy);
+			proxy_init(ps);
 			f->app_kind = FLOW_APP_SMTP;
 			w->ctr.proxy_flows++;
 			return;
 		}
+		if (ps == NULL)
+			w->ctr.session_alloc_fail++;
+		else
+			pool_put(w->proxies, ps);
 	}
 	if (r == SMTP_SNIFF_YES) {
 		f->app = worker_app_new(w, f);
@@ -853,7 +953,11 @@ worker_destroy(struct worker *w)
 		relay_worker_destroy(w->relay);
 	det_worker_destroy(w->det);
 	pool_destroy(w->msgmem);
+	pool_destroy(w->msgsets);
 	pool_destroy(w->sessions);
+	smtp_ctx_destroy(w->smtp_ctx);
+	pool_destroy(w->slots);
+	pool_destroy(w->proxies);
 	pool_destroy(w->blocks);
 	pool_destroy(w->scratch_blocks);
 	evbuf_free(&w->out);

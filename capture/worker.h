@@ -2,8 +2,10 @@
  * worker.h - one analysis core: the flows it owns and everything they need.
  *
  * Contract: a worker owns a flow table, a TCP reassembler, pools for SMTP
- * sessions and their strings, a scratch arena, its counters and its output
- * buffer; nothing in it is shared, so nothing is locked.  worker_packet
+ * sessions, their transactions and strings, and for the parts of a flow's
+ * state only some flows need (message scan state, proxy handshake), a
+ * scratch arena, its counters and its output buffer; nothing in it is
+ * shared, so nothing is locked.  worker_packet
  * takes one decoded TCP packet that hashed to this worker (packets of one
  * connection always reach the same worker) and runs flow lookup,
  * classification (SMTP ports, 465 implicit TLS, banner sniffing on other
@@ -21,6 +23,7 @@
 #include "../decode/smtp.h"
 #include "../decode/proxy.h"
 #include "../decode/tcp_reasm.h"
+#include "../output/event.h"
 #include "../output/evbuf.h"
 #include "config.h"
 
@@ -43,9 +46,13 @@ struct worker {
 	struct tcp_reasm *reasm;
 	struct pool *sessions;      /* struct worker_app + smtp session */
 	struct pool *blocks;        /* arena blocks for SMTP strings */
+	struct pool *slots;         /* SMTP transactions */
+	struct pool *proxies;       /* proxy handshake parsers */
+	struct smtp_ctx *smtp_ctx;  /* what every SMTP session shares */
 	struct pool *scratch_blocks;
 	struct det_worker *det;     /* NULL when detection is off */
 	struct pool *msgmem;        /* per-message scan state */
+	struct pool *msgsets;       /* a flow's messages being scanned */
 	struct relay_worker *relay; /* open-relay logic, NULL when off */
 	struct relay_result rres;   /* of the transaction being reported */
 	struct arena scratch;       /* per-event scratch (decoded values) */
@@ -54,6 +61,9 @@ struct worker {
 	struct worker_counters ctr;
 	uint64_t now_us;
 	struct flow *cur_flow;      /* flow being processed (callbacks) */
+	struct event_flow ef;       /* the flow fields of the last event */
+	const void *ef_owner;       /* the flow state ef was built for */
+	int8_t ef_server_dir;       /* and its roles */
 };
 
 /* 0, or -1 with a reason in err. */

@@ -232,7 +232,7 @@ flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason why)
 static uint64_t
 flow_timeout(const struct flow_table *t, const struct flow *f)
 {
-	switch (f->tcp.state) {
+	switch ((enum tcp_conn_state)f->tcp.state) {
 	case TCP_CONN_NEW:
 		return t->to_new;
 	case TCP_CONN_ESTABLISHED:
@@ -277,7 +277,6 @@ flow_get(struct flow_table *t, const struct pkt *p, uint32_t hash,
 		f->key = k;
 		f->hash = hash;
 		f->ts_first = f->ts_last = p->ts_us;
-		f->flow_id = flow_id_make(&k, p->ts_us);
 		syn = (p->tcp_flags & PKT_TH_SYN) != 0;
 		ack = (p->tcp_flags & PKT_TH_ACK) != 0;
 		/* a lone SYN-ACK: its receiver opened the connection */
@@ -352,6 +351,12 @@ flow_stats_get(const struct flow_table *t, struct flow_stats *st)
 {
 	*st = t->st;
 	st->mem_bytes = (uint64_t)sizeof(struct flow) * t->peak;
+}
+
+uint64_t
+flow_id_get(const struct flow *f)
+{
+	return flow_id_make(&f->key, f->ts_first);
 }
 
 void

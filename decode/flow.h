@@ -12,9 +12,10 @@
  * `timeout_established`, a closing/closed one after `timeout_closed`
  * (Suricata's defaults: 60, 600, 60 s).
  *
- * flow_id is a 63-bit hash of the canonical key and the first packet's
- * timestamp: stable whatever the number of workers, so runs with
- * --workers 1 and --workers 4 label the same flow the same way.
+ * flow_id_get gives a 63-bit hash of the canonical key and the first
+ * packet's timestamp: stable whatever the number of workers, so runs with
+ * --workers 1 and --workers 4 label the same flow the same way.  It is
+ * computed when asked (events only), not kept in every flow.
  *
  * The end callback is called exactly once per flow (timeout, eviction,
  * RST/FIN close detected by the caller via flow_close, or flow_table_drain
@@ -52,16 +53,16 @@ enum flow_app {
 	FLOW_APP_IGNORED,        /* not SMTP: packets skipped cheaply */
 };
 
+/* One per tracked TCP connection, from the table's pool: 320 bytes. */
 struct flow {
 	struct flow_key key;
-	uint64_t flow_id;
-	uint64_t ts_first, ts_last;  /* microseconds */
 	uint32_t hash;
 	uint8_t init_is_a;       /* 1: the initiator (dir 0) is key side a */
 	uint8_t app_kind;        /* enum flow_app */
 	uint8_t midstream;       /* 1 if the first packet had no SYN */
 	uint8_t ended;
 	uint8_t sniff_tries;      /* payload packets sniffed while unclassified */
+	uint64_t ts_first, ts_last;  /* microseconds */
 	uint64_t pkts[2], bytes[2];  /* per direction, 0 = initiator; counted
 	                              * by flow_get (bytes: TCP payload) */
 	struct tcp_conn tcp;
@@ -123,6 +124,9 @@ unsigned flow_table_expire(struct flow_table *t, uint64_t now_us,
 void flow_table_drain(struct flow_table *t);
 
 void flow_stats_get(const struct flow_table *t, struct flow_stats *st);
+
+/* The flow's 63-bit id (see above). */
+uint64_t flow_id_get(const struct flow *f);
 
 /* Addresses and ports of a flow's initiator (dir 0) and responder (dir 1). */
 void flow_endpoint(const struct flow *f, int dir, const uint8_t **addr,

@@ -183,6 +183,13 @@ arena_init_inline(struct arena *a, struct pool *block_pool, void *buf,
 	a->inl_cap = (uint32_t)(len & ~(size_t)7);
 }
 
+static void
+arena_fail(struct arena *a)
+{
+	if (a->fails < UINT32_MAX)
+		a->fails++;
+}
+
 void *
 arena_alloc(struct arena *a, size_t n)
 {
@@ -196,17 +203,16 @@ arena_alloc(struct arena *a, size_t n)
 	if (a->head == NULL && a->inl != NULL && n <= a->inl_cap - a->inl_used) {
 		r = a->inl + a->inl_used;
 		a->inl_used += (uint32_t)n;
-		a->bytes += n;
 		return r;
 	}
 	if (n > cap) {
-		a->fails++;
+		arena_fail(a);
 		return NULL;
 	}
 	if (a->head == NULL || a->used + n > cap) {
 		b = pool_get(a->pool);
 		if (b == NULL) {
-			a->fails++;
+			arena_fail(a);
 			return NULL;
 		}
 		b->prev = a->head;
@@ -214,8 +220,7 @@ arena_alloc(struct arena *a, size_t n)
 		a->used = 0;
 	}
 	r = (uint8_t *)a->head + ARENA_HDR + a->used;
-	a->used += n;
-	a->bytes += n;
+	a->used += (uint32_t)n;
 	return r;
 }
 
@@ -244,5 +249,4 @@ arena_reset(struct arena *a)
 	a->head = NULL;
 	a->used = 0;
 	a->inl_used = 0;
-	a->bytes = 0;
 }

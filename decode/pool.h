@@ -17,8 +17,9 @@
  * per-message scratch (strings of one SMTP transaction) released all at once
  * with arena_reset.  A single allocation larger than the pool's object size
  * fails; so do allocations once the pool's cap is hit.  An arena may start
- * in a small buffer of its owner (arena_init_inline): an idle SMTP session's
- * banner and HELO then live inside the session, not in a 32 KiB block.
+ * in a buffer of its owner (arena_init_inline): the SMTP session strings
+ * that outgrow the session live in an arena that starts in the rest of the
+ * block holding their header.
  */
 #ifndef RH_POOL_H
 #define RH_POOL_H
@@ -50,11 +51,10 @@ struct arena_block;
 struct arena {
 	struct pool *pool;          /* where blocks come from */
 	struct arena_block *head;   /* newest block */
-	size_t used;                /* bytes used in head */
 	uint8_t *inl;               /* optional first chunk owned by the caller */
+	uint32_t used;              /* bytes used in head */
 	uint32_t inl_cap, inl_used;
-	uint64_t bytes;             /* bytes handed out since last reset */
-	uint64_t fails;             /* allocations refused */
+	uint32_t fails;             /* allocations refused (saturating) */
 };
 
 void arena_init(struct arena *a, struct pool *block_pool);

@@ -67,14 +67,24 @@
  * gap drops every pending command (their replies may be lost) and resyncs
  * at the next reply line.  Gaps also mark the open transaction GAP.
  *
- * Memory: a held line, the pending queue past 8 entries and the recipient
- * array are each one pool block at most, so max_line, max_pipeline and
- * max_rcpt are also capped by the block size (16 KiB blocks hold 680
- * recipients); session strings (banner, helo, auth mechanism, last reply)
- * are rewritten in place while they fit, so repeating a command cannot
- * grow the session arena.  Rejected: fixed line buffers in the session
- * object (8 KiB per idle flow).  Arena or pool exhaustion drops what does
- * not fit and raises SMTP_SESSION_MEMCAP once.
+ * Memory: a session holds only what every session needs; the rest is
+ * taken from a pool when it is needed and given back when it is not.  A
+ * held line, the pending queue past 4 entries and the recipient array are
+ * each one pool block at most, so max_line, max_pipeline and max_rcpt are
+ * also capped by the block size (16 KiB blocks hold 680 recipients).  A
+ * transaction slot (~300 bytes with its msghdr) comes from the `slots`
+ * pool at MAIL FROM and goes back when it is reported.  Session strings
+ * (banner, helo, auth mechanism, last reply) sit packed at their exact
+ * lengths in the session while they fit, else in a block, and are
+ * rewritten in place there, so repeating a command cannot grow them.
+ * Configuration, callbacks, counters and the clock live once per worker in
+ * struct smtp_ctx.  An idle session is then 328 bytes (it was 1776).
+ * Rejected: fixed line buffers in the session object (8 KiB per idle
+ * flow); three transaction slots inline (888 bytes, used by a few flows at
+ * a time); pow2 string buffers in an inline arena (320 bytes for what is
+ * typically 50).  Arena or pool exhaustion drops what does not fit and
+ * raises SMTP_SESSION_MEMCAP once; a transaction that gets no slot is not
+ * recorded (its commands and replies still keep the dialogue in step).
  *
  * STARTTLS: after its 220 every open transaction is closed, the queue is
  * dropped and all further bytes are only counted.  Commands the client sent
@@ -84,6 +94,7 @@
  */
 #include "smtp.h"
 
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -92,10 +103,10 @@
 #define SMTP_DEF_MAX_LINE       4096u
 #define SMTP_DEF_MAX_RCPT       1000u
 #define SMTP_DEF_MAX_PIPELINE   512u
-#define SMTP_SLOTS              3
 #define SMTP_NO_SLOT            0xffu
+#define SMTP_LOST_SLOT          0xfeu   /* open, but no slot could be had */
 #define SMTP_NO_RCPT            UINT32_MAX
-#define SMTP_PEND_INLINE        8u
+#define SMTP_PEND_INLINE        4u
 #define SMTP_ANOM_LIMIT         8u      /* rate-limited kinds, per session */
 #define SMTP_ARENA_SLACK        64u     /* arena block header, generously */
 #define SMTP_SNIFF_MAX          512u
@@ -198,15 +209,14 @@ struct smtp_sbuf {
 	uint32_t len, cap;
 };
 
+/* One transaction: a pool object from the context's `slots` pool. */
 struct smtp_slot {
-	uint8_t used;           /* holds a transaction */
 	uint8_t ended;          /* closed: report when pending == 0 */
 	uint8_t has_mail_from, has_data, bdat;
 	uint8_t msg_begun, msg_ended, content_done, refused, gap, rcpt_capped;
 	enum smtp_tx_status status;
 	uint32_t tx_id;
 	uint32_t pending;       /* queue entries naming this slot */
-	uint64_t seq;           /* opening order */
 	struct arena arena;
 	struct bstr mail_from;
 	struct smtp_rcpt *rcpt;
@@ -218,42 +228,70 @@ struct smtp_slot {
 };
 
 struct smtp_dir {
-	enum smtp_lstate lstate;
 	uint8_t *buf;           /* pool block while a line straddles chunks */
 	uint32_t len;
-	uint8_t cr;             /* last raw byte seen was CR */
-	uint8_t lost;           /* no buffer (memcap): drop this line */
-	uint8_t pre_dot;        /* roles unknown: last line was "." */
-	uint8_t tls_seen;       /* TLS: first byte checked */
+	uint8_t lstate;         /* enum smtp_lstate */
+	uint8_t cr : 1;         /* last raw byte seen was CR */
+	uint8_t lost : 1;       /* no buffer (memcap): drop this line */
+	uint8_t pre_dot : 1;    /* roles unknown: last line was "." */
+	uint8_t tls_seen : 1;   /* TLS: first byte checked */
 };
 
-/* banner, HELO and last reply of an idle session fit here */
-#define SMTP_ARENA_INLINE 320
+/* The session strings, in this order. */
+enum smtp_str {
+	SMTP_STR_BANNER = 0,    /* text of the 220 greeting */
+	SMTP_STR_HELO,          /* argument of the last HELO/EHLO */
+	SMTP_STR_AUTH,          /* mechanism of the last AUTH */
+	SMTP_STR_REPLY,         /* last reply line of the session */
+	SMTP_STR_N,
+};
 
-struct smtp_session {
+/* banner, HELO and last reply of a typical session fit here */
+#define SMTP_STRS_INLINE 128
+
+/* Session strings that outgrew the session: at the head of a pool block. */
+struct smtp_spill {
+	struct arena arena;     /* first chunk: the rest of this block */
+	struct smtp_sbuf sb[SMTP_STR_N];
+};
+
+struct smtp_strs {
+	struct smtp_spill *spill;   /* NULL: packed in inl */
+	uint16_t len[SMTP_STR_N];   /* packed lengths, end to end in inl */
+	uint8_t had;                /* bit i: string i was ever stored */
+	uint8_t inl[SMTP_STRS_INLINE];
+};
+
+struct smtp_ctx {
 	struct smtp_config cfg;
 	uint32_t max_line, max_rcpt, max_pend;
-	struct smtp_out out;
+	struct smtp_out out;    /* u unused: each session has its own */
 	struct pool *blocks;
+	struct pool *slots;
 	struct smtp_stats *st;
 	struct smtp_stats own_stats;
-	uint64_t ts;
+	uint64_t ts;            /* packet time of the call in progress */
+};
 
-	enum smtp_state state;
-	enum smtp_srv_state srv;
-	int server_dir;         /* -1 unknown */
-	uint8_t midstream, greeted, any_cmd, any_mail, had_gap;
-	uint8_t pipelining, starttls, has_banner, has_helo, has_auth;
+struct smtp_session {
+	struct smtp_ctx *ctx;
+	void *u;                /* for the callbacks */
+
+	uint8_t state;          /* enum smtp_state */
+	uint8_t srv;            /* enum smtp_srv_state */
+	int8_t server_dir;      /* -1 unknown */
+	int8_t auth_success;
+	uint8_t midstream : 1, greeted : 1, any_cmd : 1, any_mail : 1;
+	uint8_t had_gap : 1, pipelining : 1, starttls : 1, has_banner : 1;
+	uint8_t has_helo : 1, has_auth : 1, helo_ehlo : 1;
 	uint8_t once;
 	uint8_t n_unknown, n_bad_reply, n_bad_seq, n_no_cmd;
-	int auth_success;
-	const char *helo_cmd;
+	uint8_t cur;            /* slot commands apply to */
+	int16_t multi_code;
 	uint32_t starttls_pending;
-	int multi_code;
+	uint32_t tx_next;       /* tx_id of the next one: opening order */
 
-	struct arena arena;     /* session strings, first in arena_inline */
-	_Alignas(8) uint8_t arena_inline[SMTP_ARENA_INLINE];
-	struct smtp_sbuf banner, helo, auth_mech, last_reply;
+	struct smtp_strs strs;
 	struct smtp_dir dir[2];
 
 	/* DATA / BDAT content */
@@ -269,10 +307,7 @@ struct smtp_session {
 	struct smtp_pend *pend;
 	uint32_t pend_cap, pend_head, pend_count, pend_pseudo;
 
-	struct smtp_slot slot[SMTP_SLOTS];
-	uint8_t cur;            /* slot commands apply to */
-	uint64_t slot_seq;
-	uint32_t tx_next;
+	struct smtp_slot *slot[SMTP_TX_SLOTS];  /* NULL: free */
 };
 
 /* ---- small helpers ---- */
@@ -326,8 +361,8 @@ smtp_digit(uint8_t c)
 static void
 smtp_anom(struct smtp_session *s, enum anom_id a)
 {
-	if (s->out.anomaly != NULL)
-		s->out.anomaly(s->out.u, a, s->ts);
+	if (s->ctx->out.anomaly != NULL)
+		s->ctx->out.anomaly(s->u, a, s->ctx->ts);
 }
 
 static void
@@ -398,6 +433,112 @@ static struct bstr
 smtp_sbuf_bstr(const struct smtp_sbuf *b)
 {
 	return b->p != NULL ? bstr_make(b->p, b->len) : BSTR_NULL;
+}
+
+/*
+ * Session strings.  Packed end to end in the session at their exact
+ * lengths while they fit in SMTP_STRS_INLINE (an idle session's banner and
+ * last reply take about 50 bytes); the first value that does not fit moves
+ * all four for the rest of the session to a pool block, where each is an
+ * smtp_sbuf in an arena that starts in that block, so length alone never
+ * refuses a string.  As with an smtp_sbuf, a string reads NULL until a
+ * non-empty value was once stored, and a value that cannot be stored (no
+ * block) leaves it empty.
+ */
+#define SMTP_SPILL_MIN 512u     /* smaller blocks: no spilling */
+
+static size_t
+smtp_str_off(const struct smtp_strs *ss, int i)
+{
+	size_t off = 0;
+	int k;
+
+	for (k = 0; k < i; k++)
+		off += ss->len[k];
+	return off;
+}
+
+static int
+smtp_str_spill(struct smtp_session *s)
+{
+	struct smtp_strs *ss = &s->strs;
+	struct smtp_spill *sp;
+	size_t hdr = (sizeof(*sp) + 7) & ~(size_t)7;
+	size_t blk = pool_obj_size(s->ctx->blocks), off = 0;
+	int i;
+
+	if (blk < hdr + SMTP_SPILL_MIN)
+		return -1;
+	sp = pool_get(s->ctx->blocks);
+	if (sp == NULL)
+		return -1;
+	memset(sp, 0, sizeof(*sp));
+	arena_init_inline(&sp->arena, s->ctx->blocks, (uint8_t *)sp + hdr,
+	    blk - hdr);
+	/* at most SMTP_STRS_INLINE bytes: fits the block's own chunk */
+	for (i = 0; i < SMTP_STR_N; i++) {
+		if (ss->len[i] > 0)
+			smtp_sbuf_set(s, &sp->arena, &sp->sb[i], ss->inl + off,
+			    ss->len[i]);
+		off += ss->len[i];
+	}
+	ss->spill = sp;
+	return 0;
+}
+
+static void
+smtp_str_set(struct smtp_session *s, enum smtp_str i, const uint8_t *d,
+    size_t n)
+{
+	struct smtp_strs *ss = &s->strs;
+	size_t off, old = ss->len[i], total;
+
+	if (ss->spill == NULL) {
+		off = smtp_str_off(ss, i);
+		total = smtp_str_off(ss, SMTP_STR_N);
+		if (total - old + n > SMTP_STRS_INLINE &&
+		    smtp_str_spill(s) != 0) {
+			smtp_memcap(s);
+			n = 0;
+		}
+		if (ss->spill == NULL) {
+			memmove(ss->inl + off + n, ss->inl + off + old,
+			    total - off - old);
+			if (n > 0) {
+				memcpy(ss->inl + off, d, n);
+				ss->had |= (uint8_t)(1u << i);
+			}
+			ss->len[i] = (uint16_t)n;
+			return;
+		}
+	}
+	if (smtp_sbuf_set(s, &ss->spill->arena, &ss->spill->sb[i], d, n) ==
+	    0 && n > 0)
+		ss->had |= (uint8_t)(1u << i);
+}
+
+static struct bstr
+smtp_str_get(const struct smtp_session *s, enum smtp_str i)
+{
+	const struct smtp_strs *ss = &s->strs;
+
+	if (!(ss->had & (1u << i)))
+		return BSTR_NULL;
+	if (ss->spill == NULL)
+		return bstr_make(ss->inl + smtp_str_off(ss, i), ss->len[i]);
+	if (ss->spill->sb[i].p == NULL)     /* was empty when it moved */
+		return bstr_make("", 0);
+	return smtp_sbuf_bstr(&ss->spill->sb[i]);
+}
+
+static void
+smtp_strs_release(struct smtp_session *s)
+{
+	if (s->strs.spill != NULL) {
+		arena_reset(&s->strs.spill->arena);
+		pool_put(s->ctx->blocks, s->strs.spill);
+	}
+	memset(&s->strs, 0, sizeof(s->strs));
 }
 
 /* ---- verbs and arguments ---- */
@@ -641,24 +782,25 @@ smtp_queue_id(const uint8_t *p, size_t n)
 static struct smtp_slot *
 smtp_slot_at(struct smtp_session *s, unsigned i)
 {
-	return (i < SMTP_SLOTS && s->slot[i].used) ? &s->slot[i] : NULL;
+	return i < SMTP_TX_SLOTS ? s->slot[i] : NULL;
 }
 
 static void
 smtp_session_part(const struct smtp_session *s, struct smtp_tx *tx)
 {
 	tx->server_dir = s->server_dir;
-	tx->ts_us = s->ts;
+	tx->ts_us = s->ctx->ts;
 	tx->has_banner = s->has_banner;
 	if (s->has_banner)
-		tx->banner = smtp_sbuf_bstr(&s->banner);
+		tx->banner = smtp_str_get(s, SMTP_STR_BANNER);
 	tx->has_helo = s->has_helo;
 	if (s->has_helo) {
-		tx->helo = smtp_sbuf_bstr(&s->helo);
-		tx->helo_cmd = bstr_cstr(s->helo_cmd);
+		tx->helo = smtp_str_get(s, SMTP_STR_HELO);
+		tx->helo_cmd = bstr_cstr(s->helo_ehlo ? "EHLO" : "HELO");
 	}
 	tx->has_auth = s->has_auth;
-	tx->auth_mech = s->has_auth ? smtp_sbuf_bstr(&s->auth_mech) : BSTR_NULL;
+	tx->auth_mech = s->has_auth ? smtp_str_get(s, SMTP_STR_AUTH) :
+	    BSTR_NULL;
 	tx->auth_success = s->has_auth ? s->auth_success : -1;
 	tx->starttls = s->starttls;
 	tx->pipelining = s->pipelining;
@@ -671,11 +813,11 @@ smtp_msg_begin(struct smtp_session *s, struct smtp_slot *t)
 	if (t->msg_begun)
 		return;
 	t->msg_begun = 1;
-	msghdr_init(&t->hdr, &t->arena, &s->cfg.hdr);
+	msghdr_init(&t->hdr, &t->arena, &s->ctx->cfg.hdr);
 	t->hdr.anomaly_out = smtp_hdr_anomaly;
 	t->hdr.anomaly_u = s;
-	if (s->out.msg_begin != NULL)
-		s->out.msg_begin(s->out.u, t->tx_id);
+	if (s->ctx->out.msg_begin != NULL)
+		s->ctx->out.msg_begin(s->u, t->tx_id);
 }
 
 /* The message of slot t is over (complete or not). */
@@ -686,8 +828,8 @@ smtp_msg_close(struct smtp_session *s, struct smtp_slot *t)
 		return;
 	msghdr_finish(&t->hdr);
 	t->msg_ended = 1;
-	if (s->out.msg_end != NULL)
-		s->out.msg_end(s->out.u, t->tx_id);
+	if (s->ctx->out.msg_end != NULL)
+		s->ctx->out.msg_end(s->u, t->tx_id);
 }
 
 /* Content bytes of slot t: to msghdr, msg_data and the counters. */
@@ -705,12 +847,12 @@ smtp_emit(struct smtp_session *s, struct smtp_slot *t, const uint8_t *d,
 	if (h > n)
 		h = n;
 	t->data_bytes += n;
-	s->st->data_bytes += n;
-	if (s->out.msg_data != NULL) {
+	s->ctx->st->data_bytes += n;
+	if (s->ctx->out.msg_data != NULL) {
 		if (h > 0)
-			s->out.msg_data(s->out.u, d, h, 1);
+			s->ctx->out.msg_data(s->u, d, h, 1);
 		if (n > h)
-			s->out.msg_data(s->out.u, d + h, n - h, 0);
+			s->ctx->out.msg_data(s->u, d + h, n - h, 0);
 	}
 }
 
@@ -750,13 +892,14 @@ smtp_tx_report(struct smtp_session *s, unsigned idx)
 	tx.last_reply = smtp_sbuf_bstr(&t->last_reply);
 	tx.queue_id = t->queue_id;
 	tx.hdr = t->msg_begun ? &t->hdr : NULL;
-	s->st->transactions++;
+	s->ctx->st->transactions++;
 	if (tx.status == SMTP_TX_COMPLETE && t->content_done)
-		s->st->messages++;
-	if (s->out.tx_done != NULL)
-		s->out.tx_done(s->out.u, &tx);
+		s->ctx->st->messages++;
+	if (s->ctx->out.tx_done != NULL)
+		s->ctx->out.tx_done(s->u, &tx);
 	arena_reset(&t->arena);
-	memset(t, 0, sizeof(*t));
+	pool_put(s->ctx->slots, t);
+	s->slot[idx] = NULL;
 }
 
 static void
@@ -774,10 +917,10 @@ smtp_tx_end(struct smtp_session *s, unsigned idx, enum smtp_tx_status st)
 {
 	struct smtp_slot *t = smtp_slot_at(s, idx);
 
-	if (t == NULL)
-		return;
 	if (s->cur == idx)
 		s->cur = SMTP_NO_SLOT;
+	if (t == NULL)
+		return;
 	if (!t->ended) {
 		t->ended = 1;
 		t->status = st;
@@ -794,9 +937,9 @@ smtp_report_all(struct smtp_session *s)
 
 	for (;;) {
 		pick = SMTP_NO_SLOT;
-		for (i = 0; i < SMTP_SLOTS; i++)
-			if (s->slot[i].used && (pick == SMTP_NO_SLOT ||
-			    s->slot[i].seq < s->slot[pick].seq))
+		for (i = 0; i < SMTP_TX_SLOTS; i++)
+			if (s->slot[i] != NULL && (pick == SMTP_NO_SLOT ||
+			    s->slot[i]->tx_id < s->slot[pick]->tx_id))
 				pick = i;
 		if (pick == SMTP_NO_SLOT)
 			return;
@@ -812,27 +955,32 @@ smtp_tx_open(struct smtp_session *s, int has_mail_from)
 
 	if (s->cur != SMTP_NO_SLOT)
 		smtp_tx_end(s, s->cur, SMTP_TX_ABORTED);
-	for (i = 0; i < SMTP_SLOTS; i++)
-		if (!s->slot[i].used) {
+	for (i = 0; i < SMTP_TX_SLOTS; i++)
+		if (s->slot[i] == NULL) {
 			pick = i;
 			break;
 		}
 	if (pick == SMTP_NO_SLOT) {
 		/* all closed and waiting for replies: the oldest goes now */
-		for (i = 0; i < SMTP_SLOTS; i++)
+		for (i = 0; i < SMTP_TX_SLOTS; i++)
 			if (pick == SMTP_NO_SLOT ||
-			    s->slot[i].seq < s->slot[pick].seq)
+			    s->slot[i]->tx_id < s->slot[pick]->tx_id)
 				pick = i;
 		smtp_tx_report(s, pick);
 	}
-	t = &s->slot[pick];
+	t = pool_get(s->ctx->slots);
+	if (t == NULL) {
+		/* its commands go on, unrecorded, until it would end */
+		smtp_memcap(s);
+		s->cur = SMTP_LOST_SLOT;
+		return SMTP_LOST_SLOT;
+	}
 	memset(t, 0, sizeof(*t));
-	t->used = 1;
-	t->seq = s->slot_seq++;
+	s->slot[pick] = t;
 	t->tx_id = s->tx_next++;
 	t->status = SMTP_TX_ABORTED;
 	t->has_mail_from = (uint8_t)has_mail_from;
-	arena_init(&t->arena, s->blocks);
+	arena_init(&t->arena, s->ctx->blocks);
 	s->cur = (uint8_t)pick;
 	return pick;
 }
@@ -860,9 +1008,9 @@ static void
 smtp_pend_release(struct smtp_session *s)
 {
 	if (s->pend != s->pend_inline)
-		pool_put(s->blocks, s->pend);
+		pool_put(s->ctx->blocks, s->pend);
 	s->pend = s->pend_inline;
-	s->pend_cap = s->max_pend < SMTP_PEND_INLINE ? s->max_pend :
+	s->pend_cap = s->ctx->max_pend < SMTP_PEND_INLINE ? s->ctx->max_pend :
 	    SMTP_PEND_INLINE;
 	s->pend_head = 0;
 }
@@ -873,9 +1021,9 @@ smtp_pend_grow(struct smtp_session *s)
 	struct smtp_pend *p;
 	uint32_t k;
 
-	if (s->pend != s->pend_inline || s->max_pend <= s->pend_cap)
+	if (s->pend != s->pend_inline || s->ctx->max_pend <= s->pend_cap)
 		return -1;
-	p = pool_get(s->blocks);
+	p = pool_get(s->ctx->blocks);
 	if (p == NULL) {
 		smtp_memcap(s);
 		return -1;
@@ -883,7 +1031,7 @@ smtp_pend_grow(struct smtp_session *s)
 	for (k = 0; k < s->pend_count; k++)
 		p[k] = *smtp_pend_at(s, k);
 	s->pend = p;
-	s->pend_cap = s->max_pend;
+	s->pend_cap = s->ctx->max_pend;
 	s->pend_head = 0;
 	return 0;
 }
@@ -925,7 +1073,7 @@ smtp_pend_detach(struct smtp_session *s, unsigned idx)
 	for (k = 0; k < s->pend_count; k++)
 		if (smtp_pend_at(s, k)->slot == idx)
 			smtp_pend_at(s, k)->slot = SMTP_NO_SLOT;
-	s->slot[idx].pending = 0;
+	s->slot[idx]->pending = 0;
 }
 
 static void
@@ -966,7 +1114,7 @@ smtp_data_end(struct smtp_session *s, int bare)
 	struct smtp_slot *t = smtp_slot_at(s, idx);
 
 	if (bare) {
-		s->st->bare_lf_terminators++;
+		s->ctx->st->bare_lf_terminators++;
 		smtp_anom(s, ANOM_SMTP_BARE_LF_TERMINATOR);
 	}
 	s->cslot = SMTP_NO_SLOT;
@@ -1155,7 +1303,7 @@ static void
 smtp_tls(struct smtp_session *s)
 {
 	s->starttls = 1;
-	s->st->starttls++;
+	s->ctx->st->starttls++;
 	if (s->cur != SMTP_NO_SLOT)
 		smtp_tx_end(s, s->cur, SMTP_TX_ABORTED);
 	while (s->pend_count > 0)
@@ -1244,8 +1392,8 @@ smtp_reply(struct smtp_session *s, int code, const uint8_t *line, size_t n)
 	struct smtp_pend e;
 	int greeting;
 
-	s->st->replies++;
-	smtp_sbuf_set(s, &s->arena, &s->last_reply, line, n);
+	s->ctx->st->replies++;
+	smtp_str_set(s, SMTP_STR_REPLY, line, n);
 	if (!s->greeted) {
 		/* the greeting answers no command (early talkers pipeline) */
 		s->greeted = 1;
@@ -1278,7 +1426,7 @@ smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n)
 	const uint8_t *text = n > 4 ? p + 4 : p + n;
 	size_t tn = n > 4 ? n - 4 : 0;
 
-	switch (s->srv) {
+	switch ((enum smtp_srv_state)s->srv) {
 	case SMTP_SRV_RESYNC:
 		if (code < 200)
 			return;
@@ -1300,7 +1448,7 @@ smtp_server_line(struct smtp_session *s, const uint8_t *p, size_t n)
 	} else {
 		s->multi_code = code;
 		if (!s->greeted)
-			smtp_sbuf_set(s, &s->arena, &s->banner, text, tn);
+			smtp_str_set(s, SMTP_STR_BANNER, text, tn);
 	}
 	if (n > 3 && p[3] == '-') {
 		s->srv = SMTP_SRV_MULTI;
@@ -1323,7 +1471,7 @@ smtp_rcpt_add(struct smtp_session *s, struct smtp_slot *t, struct bstr a,
 	*ri = SMTP_NO_RCPT;
 	if (t->rcpt_total < UINT32_MAX)
 		t->rcpt_total++;
-	if (t->rcpt_count >= s->max_rcpt) {
+	if (t->rcpt_count >= s->ctx->max_rcpt) {
 		if (!t->rcpt_capped) {
 			t->rcpt_capped = 1;
 			smtp_anom(s, ANOM_SMTP_TOO_MANY_RCPT);
@@ -1332,8 +1480,8 @@ smtp_rcpt_add(struct smtp_session *s, struct smtp_slot *t, struct bstr a,
 	}
 	if (t->rcpt_count == t->rcpt_alloc) {
 		na = t->rcpt_alloc ? t->rcpt_alloc * 2 : 8;
-		if (na > s->max_rcpt)
-			na = s->max_rcpt;
+		if (na > s->ctx->max_rcpt)
+			na = s->ctx->max_rcpt;
 		r = arena_alloc(&t->arena, (size_t)na * sizeof(*r));
 		if (r == NULL) {
 			smtp_memcap(s);
@@ -1368,7 +1516,7 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 	int last;
 	char *m;
 
-	s->st->commands++;
+	s->ctx->st->commands++;
 	if (s->pend_count > s->pend_pseudo)
 		s->pipelining = 1;
 	if (s->starttls_pending > 0)
@@ -1380,17 +1528,18 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 	case SMTP_C_EHLO:
 		if (s->cur != SMTP_NO_SLOT)
 			smtp_tx_end(s, s->cur, SMTP_TX_ABORTED);
-		smtp_sbuf_set(s, &s->arena, &s->helo, a, an);
+		smtp_str_set(s, SMTP_STR_HELO, a, an);
 		s->has_helo = 1;
-		s->helo_cmd = c == SMTP_C_HELO ? "HELO" : "EHLO";
+		s->helo_ehlo = c == SMTP_C_EHLO;
 		smtp_pend_push(s, c, 0, SMTP_NO_SLOT, SMTP_NO_RCPT);
 		break;
 	case SMTP_C_MAIL:
 		s->any_mail = 1;
 		idx = smtp_tx_open(s, 1);
-		t = &s->slot[idx];
+		t = smtp_slot_at(s, idx);
 		path = smtp_path(a, an, "FROM");
-		m = arena_strndup(&t->arena, path.p, path.len);
+		m = t != NULL ? arena_strndup(&t->arena, path.p, path.len) :
+		    NULL;
 		if (m == NULL)
 			smtp_memcap(s);
 		else
@@ -1399,12 +1548,17 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 		break;
 	case SMTP_C_RCPT:
 		idx = smtp_tx_need(s);
-		smtp_rcpt_add(s, &s->slot[idx], smtp_path(a, an, "TO"), &ri);
+		ri = SMTP_NO_RCPT;
+		if ((t = smtp_slot_at(s, idx)) != NULL)
+			smtp_rcpt_add(s, t, smtp_path(a, an, "TO"), &ri);
 		smtp_pend_push(s, c, 0, idx, ri);
 		break;
 	case SMTP_C_DATA:
 		idx = smtp_tx_need(s);
-		s->slot[idx].refused = 0;
+		if ((t = smtp_slot_at(s, idx)) != NULL)
+			t->refused = 0;
+		else
+			s->cur = SMTP_NO_SLOT;  /* a lost one ends here */
 		smtp_pend_push(s, c, 0, idx, SMTP_NO_RCPT);
 		s->state = SMTP_S_DATA;
 		s->dstate = SMTP_D_BOL;
@@ -1420,12 +1574,15 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 				smtp_tx_end(s, s->cur, SMTP_TX_ABORTED);
 			break;
 		}
-		s->st->bdat++;
+		s->ctx->st->bdat++;
 		idx = smtp_tx_need(s);
-		t = &s->slot[idx];
-		t->bdat = 1;
-		t->has_data = 1;
-		smtp_msg_begin(s, t);
+		if ((t = smtp_slot_at(s, idx)) != NULL) {
+			t->bdat = 1;
+			t->has_data = 1;
+			smtp_msg_begin(s, t);
+		} else if (last) {
+			s->cur = SMTP_NO_SLOT;
+		}
 		smtp_pend_push(s, c, last ? SMTP_PF_LAST : 0, idx,
 		    SMTP_NO_RCPT);
 		s->cslot = (uint8_t)idx;
@@ -1443,16 +1600,16 @@ smtp_command(struct smtp_session *s, const uint8_t *p, size_t n)
 		smtp_pend_push(s, c, 0, SMTP_NO_SLOT, SMTP_NO_RCPT);
 		break;
 	case SMTP_C_AUTH:
-		s->st->auth++;
+		s->ctx->st->auth++;
 		s->has_auth = 1;
 		s->auth_success = -1;
 		for (k = 0; k < an && !smtp_wsp(a[k]); k++)
 			;
-		smtp_sbuf_set(s, &s->arena, &s->auth_mech, a, k);
+		smtp_str_set(s, SMTP_STR_AUTH, a, k);
 		smtp_pend_push(s, c, 0, SMTP_NO_SLOT, SMTP_NO_RCPT);
 		break;
 	case SMTP_C_UNKNOWN:
-		s->st->unknown_commands++;
+		s->ctx->st->unknown_commands++;
 		smtp_anom_limit(s, ANOM_SMTP_UNKNOWN_COMMAND, &s->n_unknown);
 		smtp_pend_push(s, c, 0, SMTP_NO_SLOT, SMTP_NO_RCPT);
 		break;
@@ -1466,7 +1623,7 @@ static void
 smtp_client_line(struct smtp_session *s, const uint8_t *p, size_t n,
     int bare_lf)
 {
-	switch (s->state) {
+	switch ((enum smtp_state)s->state) {
 	case SMTP_S_AUTH:
 		/* one SASL response per 334; not a command */
 		s->state = SMTP_S_READY;
@@ -1533,7 +1690,7 @@ smtp_line_reset(struct smtp_session *s, int dir)
 	struct smtp_dir *ld = &s->dir[dir];
 
 	if (ld->buf != NULL)
-		pool_put(s->blocks, ld->buf);
+		pool_put(s->ctx->blocks, ld->buf);
 	ld->buf = NULL;
 	ld->len = 0;
 	ld->cr = 0;
@@ -1544,7 +1701,7 @@ smtp_line_reset(struct smtp_session *s, int dir)
 static void
 smtp_too_long(struct smtp_session *s)
 {
-	s->st->lines_too_long++;
+	s->ctx->st->lines_too_long++;
 	smtp_anom(s, ANOM_SMTP_LINE_TOO_LONG);
 }
 
@@ -1556,9 +1713,9 @@ smtp_line_raw(struct smtp_session *s, int dir, const uint8_t *p, size_t n)
 
 	if (cr)
 		n--;
-	if (n > s->max_line) {
+	if (n > s->ctx->max_line) {
 		smtp_too_long(s);
-		n = s->max_line;
+		n = s->ctx->max_line;
 	}
 	smtp_line(s, dir, p, n, !cr);
 }
@@ -1572,7 +1729,7 @@ smtp_line_feed(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 	size_t body = lf != NULL ? (size_t)(lf - d) : n;
 	size_t room, k;
 
-	switch (ld->lstate) {
+	switch ((enum smtp_lstate)ld->lstate) {
 	case SMTP_L_START:
 		if (lf != NULL) {
 			smtp_line_raw(s, dir, d, body);
@@ -1580,7 +1737,7 @@ smtp_line_feed(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 		}
 		ld->lstate = SMTP_L_PARTIAL;
 		ld->len = 0;
-		ld->buf = pool_get(s->blocks);
+		ld->buf = pool_get(s->ctx->blocks);
 		if (ld->buf == NULL) {
 			smtp_memcap(s);
 			ld->lstate = SMTP_L_SKIP;
@@ -1590,7 +1747,7 @@ smtp_line_feed(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 		}
 		/* FALLTHROUGH */
 	case SMTP_L_PARTIAL:
-		room = (size_t)s->max_line + 1 - ld->len;
+		room = (size_t)s->ctx->max_line + 1 - ld->len;
 		k = body < room ? body : room;
 		memcpy(ld->buf + ld->len, d, k);
 		ld->len += (uint32_t)k;
@@ -1601,7 +1758,7 @@ smtp_line_feed(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 			ld->cr = d[body - 1] == '\r';
 			if (lf == NULL)
 				return n;
-			smtp_line(s, dir, ld->buf, s->max_line, !ld->cr);
+			smtp_line(s, dir, ld->buf, s->ctx->max_line, !ld->cr);
 			smtp_line_reset(s, dir);
 			return body + 1;
 		}
@@ -1616,7 +1773,7 @@ smtp_line_feed(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 		if (lf == NULL)
 			return n;
 		if (!ld->lost)
-			smtp_line(s, dir, ld->buf, s->max_line, !ld->cr);
+			smtp_line(s, dir, ld->buf, s->ctx->max_line, !ld->cr);
 		smtp_line_reset(s, dir);
 		return body + 1;
 	}
@@ -1629,7 +1786,7 @@ smtp_dispatch(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 	int client = s->server_dir >= 0 && dir != s->server_dir;
 	struct smtp_dir *ld = &s->dir[dir];
 
-	switch (s->state) {
+	switch ((enum smtp_state)s->state) {
 	case SMTP_S_CLOSED:
 		return n;
 	case SMTP_S_TLS:
@@ -1641,7 +1798,7 @@ smtp_dispatch(struct smtp_session *s, int dir, const uint8_t *d, size_t n)
 				smtp_anom_once(s, ANOM_SMTP_DATA_AFTER_STARTTLS,
 				    SMTP_ONCE_TLS);
 		}
-		s->st->encrypted_bytes += n;
+		s->ctx->st->encrypted_bytes += n;
 		return n;
 	case SMTP_S_DATA:
 		if (client)
@@ -1668,7 +1825,7 @@ smtp_client_gap(struct smtp_session *s, uint32_t len)
 	unsigned idx = s->cslot;
 	struct smtp_slot *t = smtp_slot_at(s, idx);
 
-	switch (s->state) {
+	switch ((enum smtp_state)s->state) {
 	case SMTP_S_DATA:
 		s->cslot = SMTP_NO_SLOT;
 		s->state = SMTP_S_RESYNC;
@@ -1696,8 +1853,8 @@ smtp_client_gap(struct smtp_session *s, uint32_t len)
 	case SMTP_S_READY:
 	case SMTP_S_AUTH:
 	case SMTP_S_RESYNC:
-		if (s->cur != SMTP_NO_SLOT)
-			s->slot[s->cur].gap = 1;
+		if ((t = smtp_slot_at(s, s->cur)) != NULL)
+			t->gap = 1;
 		s->state = SMTP_S_RESYNC;
 		break;
 	case SMTP_S_INIT:
@@ -1714,9 +1871,10 @@ smtp_server_gap(struct smtp_session *s)
 
 	s->greeted = 1;
 	s->srv = SMTP_SRV_RESYNC;
-	for (i = 0; i < SMTP_SLOTS; i++)
-		if (s->slot[i].used && (s->slot[i].pending > 0 || i == s->cur))
-			s->slot[i].gap = 1;
+	for (i = 0; i < SMTP_TX_SLOTS; i++)
+		if (s->slot[i] != NULL && (s->slot[i]->pending > 0 ||
+		    i == s->cur))
+			s->slot[i]->gap = 1;
 	while (s->pend_count > 0)
 		smtp_pend_drop(s);
 	if (s->state == SMTP_S_AUTH)
@@ -1726,60 +1884,86 @@ smtp_server_gap(struct smtp_session *s)
 /* ---- interface ---- */
 
 size_t
+smtp_slot_size(void)
+{
+	return sizeof(struct smtp_slot);
+}
+
+struct smtp_ctx *
+smtp_ctx_create(const struct smtp_config *cfg, struct pool *blocks,
+    struct pool *slots, const struct smtp_out *out, struct smtp_stats *stats)
+{
+	struct smtp_ctx *c;
+	size_t blk, v;
+
+	if (blocks == NULL || slots == NULL ||
+	    pool_obj_size(slots) < sizeof(struct smtp_slot))
+		return NULL;
+	blk = pool_obj_size(blocks);
+	if (blk < 64)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	if (cfg != NULL)
+		c->cfg = *cfg;
+	if (c->cfg.max_line == 0)
+		c->cfg.max_line = SMTP_DEF_MAX_LINE;
+	if (c->cfg.max_rcpt == 0)
+		c->cfg.max_rcpt = SMTP_DEF_MAX_RCPT;
+	if (c->cfg.max_pipeline == 0)
+		c->cfg.max_pipeline = SMTP_DEF_MAX_PIPELINE;
+	/* a held line, the recipient array and the queue fit one block */
+	c->max_line = c->cfg.max_line < blk - 1 ? c->cfg.max_line :
+	    (uint32_t)(blk - 1);
+	v = (blk - SMTP_ARENA_SLACK) / sizeof(struct smtp_rcpt);
+	c->max_rcpt = c->cfg.max_rcpt < v ? c->cfg.max_rcpt : (uint32_t)v;
+	v = blk / sizeof(struct smtp_pend);
+	if (v < SMTP_PEND_INLINE)
+		v = SMTP_PEND_INLINE;
+	c->max_pend = c->cfg.max_pipeline < v ? c->cfg.max_pipeline :
+	    (uint32_t)v;
+	if (out != NULL)
+		c->out = *out;
+	c->out.u = NULL;
+	c->blocks = blocks;
+	c->slots = slots;
+	c->st = stats != NULL ? stats : &c->own_stats;
+	return c;
+}
+
+void
+smtp_ctx_destroy(struct smtp_ctx *c)
+{
+	free(c);
+}
+
+size_t
 smtp_session_size(void)
 {
 	return sizeof(struct smtp_session);
 }
 
 struct smtp_session *
-smtp_session_init(void *mem, const struct smtp_config *cfg,
-    struct pool *blocks, const struct smtp_out *out, struct smtp_stats *stats,
-    int midstream)
+smtp_session_init(void *mem, struct smtp_ctx *ctx, void *u, int midstream)
 {
 	struct smtp_session *s = mem;
-	size_t blk, v;
 
-	if (mem == NULL || blocks == NULL)
-		return NULL;
-	blk = pool_obj_size(blocks);
-	if (blk < 64)
+	if (mem == NULL || ctx == NULL)
 		return NULL;
 	memset(s, 0, sizeof(*s));
-	if (cfg != NULL)
-		s->cfg = *cfg;
-	if (s->cfg.max_line == 0)
-		s->cfg.max_line = SMTP_DEF_MAX_LINE;
-	if (s->cfg.max_rcpt == 0)
-		s->cfg.max_rcpt = SMTP_DEF_MAX_RCPT;
-	if (s->cfg.max_pipeline == 0)
-		s->cfg.max_pipeline = SMTP_DEF_MAX_PIPELINE;
-	/* a held line, the recipient array and the queue fit one block */
-	s->max_line = s->cfg.max_line < blk - 1 ? s->cfg.max_line :
-	    (uint32_t)(blk - 1);
-	v = (blk - SMTP_ARENA_SLACK) / sizeof(struct smtp_rcpt);
-	s->max_rcpt = s->cfg.max_rcpt < v ? s->cfg.max_rcpt : (uint32_t)v;
-	v = blk / sizeof(struct smtp_pend);
-	if (v < SMTP_PEND_INLINE)
-		v = SMTP_PEND_INLINE;
-	s->max_pend = s->cfg.max_pipeline < v ? s->cfg.max_pipeline :
-	    (uint32_t)v;
-	if (out != NULL)
-		s->out = *out;
-	s->blocks = blocks;
-	s->st = stats != NULL ? stats : &s->own_stats;
+	s->ctx = ctx;
+	s->u = u;
 	s->state = SMTP_S_INIT;
 	s->srv = SMTP_SRV_READY;
 	s->server_dir = -1;
 	s->midstream = midstream != 0;
 	s->auth_success = -1;
-	s->helo_cmd = "";
 	s->cur = SMTP_NO_SLOT;
 	s->cslot = SMTP_NO_SLOT;
-	arena_init_inline(&s->arena, blocks, s->arena_inline,
-	    sizeof(s->arena_inline));
 	s->pend = s->pend_inline;
 	smtp_pend_release(s);
-	s->st->sessions++;
+	ctx->st->sessions++;
 	return s;
 }
 
@@ -1791,7 +1975,7 @@ smtp_session_data(struct smtp_session *s, int dir, const uint8_t *d,
 
 	if (s == NULL || d == NULL || (dir != 0 && dir != 1))
 		return;
-	s->ts = ts_us;
+	s->ctx->ts = ts_us;
 	while (n > 0) {
 		k = smtp_dispatch(s, dir, d, n);
 		if (k == 0 || k > n)    /* cannot happen; never loop */
@@ -1807,8 +1991,8 @@ smtp_session_gap(struct smtp_session *s, int dir, uint32_t len,
 {
 	if (s == NULL || (dir != 0 && dir != 1) || s->state == SMTP_S_CLOSED)
 		return;
-	s->ts = ts_us;
-	s->st->gaps++;
+	s->ctx->ts = ts_us;
+	s->ctx->st->gaps++;
 	s->had_gap = 1;
 	smtp_line_reset(s, dir);
 	if (s->state == SMTP_S_TLS)
@@ -1831,9 +2015,9 @@ smtp_session_end(struct smtp_session *s, uint64_t ts_us)
 
 	if (s == NULL || s->state == SMTP_S_CLOSED)
 		return;
-	s->ts = ts_us;
+	s->ctx->ts = ts_us;
 	t = smtp_slot_at(s, s->cslot);
-	switch (s->state) {
+	switch ((enum smtp_state)s->state) {
 	case SMTP_S_DATA:
 		if (t != NULL)
 			smtp_tx_end(s, s->cslot, (s->data_seen > 0 ||
@@ -1863,20 +2047,16 @@ smtp_session_end(struct smtp_session *s, uint64_t ts_us)
 		smtp_session_part(s, &tx);
 		tx.tx_id = s->tx_next++;
 		tx.status = s->had_gap ? SMTP_TX_GAP : SMTP_TX_COMPLETE;
-		tx.last_reply = smtp_sbuf_bstr(&s->last_reply);
-		if (s->out.tx_done != NULL)
-			s->out.tx_done(s->out.u, &tx);
+		tx.last_reply = smtp_str_get(s, SMTP_STR_REPLY);
+		if (s->ctx->out.tx_done != NULL)
+			s->ctx->out.tx_done(s->u, &tx);
 	}
 	s->pend_count = 0;
 	s->pend_pseudo = 0;
 	smtp_pend_release(s);
 	smtp_line_reset(s, 0);
 	smtp_line_reset(s, 1);
-	arena_reset(&s->arena);
-	memset(&s->banner, 0, sizeof(s->banner));
-	memset(&s->helo, 0, sizeof(s->helo));
-	memset(&s->auth_mech, 0, sizeof(s->auth_mech));
-	memset(&s->last_reply, 0, sizeof(s->last_reply));
+	smtp_strs_release(s);
 	s->state = SMTP_S_CLOSED;
 }
 

@@ -2,7 +2,8 @@
  * smtp.h - the SMTP dialogue of one TCP connection, both directions.
  *
  * Contract: a struct smtp_session (allocated by the worker from its pool,
- * size smtp_session_size()) is fed the reassembled bytes of each direction
+ * size smtp_session_size(), sharing a struct smtp_ctx with the other
+ * sessions of that worker) is fed the reassembled bytes of each direction
  * as they arrive (any chunking, including one byte at a time) and drives an
  * explicit state machine (RFC 5321, 3030 BDAT/CHUNKING, 2920 PIPELINING,
  * 4954 AUTH, 3207 STARTTLS):
@@ -38,8 +39,9 @@
  *    max_line bytes are kept, SMTP_LINE_TOO_LONG is raised once per line,
  *    and the rest up to the LF is skipped.  Memory per session is bounded:
  *    recipients past `max_rcpt` are counted (SMTP_TOO_MANY_RCPT once) but
- *    not stored; session strings live in a per-session arena capped by its
- *    pool.
+ *    not stored; session strings live in the session while they are
+ *    short, else in pool blocks; transactions and held lines take pool
+ *    objects only while they exist (see smtp_ctx_create).
  *
  * Details fixed by the implementation (reasons in smtp.c):
  *  - Content mode starts when DATA is sent; a non-354 answer ends it
@@ -147,19 +149,45 @@ struct smtp_stats {
 	uint64_t encrypted_bytes;    /* bytes after STARTTLS, both ways */
 };
 
+struct smtp_ctx;
 struct smtp_session;
+
+/* Transaction slots one session holds at most (pipelined transactions). */
+#define SMTP_TX_SLOTS 3
+
+/* Bytes of one transaction slot: the object size of the `slots` pool. */
+size_t smtp_slot_size(void);
+
+/*
+ * What every session of one worker shares: the configuration (defaults
+ * applied), the callbacks, the counters and two pools, so a session object
+ * carries none of them.  `blocks` holds arena blocks for transaction
+ * strings, held lines and long pending queues, and for session strings
+ * that outgrow the session; `slots` (objects of smtp_slot_size() bytes)
+ * holds one transaction each, taken at MAIL FROM (or the RCPT/DATA/BDAT
+ * that opens one) and given back when it is reported.  Both pools and
+ * `stats` belong to the caller and must outlive the context; stats may be
+ * NULL (counted in the context).  out->u is ignored: each session passes
+ * its own to smtp_session_init.  A `slots` pool that runs dry drops the
+ * transaction it was asked for (SMTP_SESSION_MEMCAP, once per session).
+ * Returns NULL on bad arguments (NULL pool, blocks under 64 bytes, slots
+ * smaller than smtp_slot_size()) or no memory.
+ */
+struct smtp_ctx *smtp_ctx_create(const struct smtp_config *cfg,
+    struct pool *blocks, struct pool *slots, const struct smtp_out *out,
+    struct smtp_stats *stats);
+void smtp_ctx_destroy(struct smtp_ctx *c);
 
 /* Bytes to allocate for one session object. */
 size_t smtp_session_size(void);
 
 /*
- * Initialise a session in `mem` (smtp_session_size() bytes).  `blocks` is the
- * worker's pool of arena blocks for session and message strings; `stats`
- * the worker's counters (may be shared by every session of the worker).
+ * Initialise a session in `mem` (smtp_session_size() bytes, 8-aligned).
+ * `u` is passed to every callback of this session.  Returns NULL on bad
+ * arguments.  The session keeps `ctx`, which must outlive it.
  */
-struct smtp_session *smtp_session_init(void *mem, const struct smtp_config *cfg,
-    struct pool *blocks, const struct smtp_out *out, struct smtp_stats *stats,
-    int midstream);
+struct smtp_session *smtp_session_init(void *mem, struct smtp_ctx *ctx,
+    void *u, int midstream);
 
 /* Bytes of direction `dir` (0 initiator, 1 responder), in stream order. */
 void smtp_session_data(struct smtp_session *s, int dir, const uint8_t *d,

@@ -126,6 +126,17 @@ tcp_reasm_stats_get(const struct tcp_reasm *r, struct tcp_reasm_stats *st)
 	*st = r->st;
 }
 
+uint32_t
+tcp_stream_held(const struct tcp_stream *s)
+{
+	const struct tcp_seg *g;
+	uint32_t n = 0;
+
+	for (g = s->ooo; g != NULL; g = g->next)
+		n++;
+	return n;
+}
+
 /* Output helpers */
 
 static void
@@ -188,7 +199,6 @@ tcp_seg_free(struct tcp_reasm *r, struct tcp_stream *s, struct tcp_seg *g)
 	uint32_t sz = g->big ? r->big_sz : r->small_sz;
 
 	s->ooo_bytes -= g->len;
-	s->ooo_segs--;
 	r->st.mem_in_use -= sz;
 	pool_put(g->big ? r->big : r->small, g);
 }
@@ -277,7 +287,6 @@ tcp_piece_insert(struct tcp_reasm *r, struct tcp_stream *s,
 			s->ooo_last = g;
 		pp = &g->next;
 		s->ooo_bytes += k;
-		s->ooo_segs++;
 		r->st.mem_in_use += big ? r->big_sz : r->small_sz;
 		if (r->st.mem_in_use > r->st.mem_peak)
 			r->st.mem_peak = r->st.mem_in_use;
@@ -607,7 +616,7 @@ tcp_reasm_packet(struct tcp_reasm *r, struct tcp_conn *c, int dir,
 			s->isn = sq;
 			s->next_seq = sq + 1;
 			s->flags |= TCP_S_SYN | TCP_S_STARTED;
-			s->flags &= ~(uint32_t)TCP_S_ACKED;
+			s->flags &= (uint8_t)~TCP_S_ACKED;
 		} else if ((s->flags & TCP_S_SYN) && sq != s->isn) {
 			/* a second handshake on the same tuple: not ours */
 			r->st.ignored++;

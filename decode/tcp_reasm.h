@@ -53,20 +53,20 @@ enum tcp_stream_flags {
 
 #define TCP_TAIL_KEEP 32
 
+/* Embedded twice in every flow: 88 bytes, ordered so nothing is padding. */
 struct tcp_stream {
 	uint32_t isn;            /* initial sequence number */
 	uint32_t next_seq;       /* next byte expected in order */
 	uint32_t fin_seq;        /* sequence of the FIN, when TCP_S_FIN */
-	uint32_t flags;
+	uint32_t peer_ack;       /* highest ACK the peer sent for this side */
 	struct tcp_seg *ooo;     /* held segments, sorted by seq */
-	uint32_t ooo_bytes;      /* bytes held in ooo */
-	uint32_t ooo_segs;
+	struct tcp_seg *ooo_last; /* last held segment (append fast path) */
+	uint32_t ooo_bytes;      /* bytes held in ooo (0 iff ooo == NULL) */
+	uint8_t flags;           /* enum tcp_stream_flags */
+	uint8_t last_tail_len;
 	uint64_t delivered;      /* bytes handed to data() */
 	uint64_t gap_bytes;      /* bytes reported missing */
 	uint8_t last_tail[TCP_TAIL_KEEP]; /* last bytes delivered */
-	uint8_t last_tail_len;
-	struct tcp_seg *ooo_last; /* last held segment (append fast path) */
-	uint32_t peer_ack;       /* highest ACK the peer sent for this side */
 };
 
 /*
@@ -84,7 +84,7 @@ enum tcp_conn_state {
 
 struct tcp_conn {
 	struct tcp_stream s[2];
-	enum tcp_conn_state state;
+	uint8_t state;           /* enum tcp_conn_state */
 };
 
 struct tcp_reasm_out {
@@ -142,5 +142,8 @@ void tcp_reasm_flush(struct tcp_reasm *r, struct tcp_conn *c, uint64_t ts_us,
     const struct tcp_reasm_out *out);
 
 void tcp_reasm_stats_get(const struct tcp_reasm *r, struct tcp_reasm_stats *st);
+
+/* Held segments (pool blocks) of one direction: walks them, for tests. */
+uint32_t tcp_stream_held(const struct tcp_stream *s);
 
 #endif

@@ -11,7 +11,8 @@
  *   cfg bit 3     max_pipeline 4 (else default)
  *   cfg bit 4     header caps: 256 bytes, 8 fields (else default)
  *   cfg bit 5     arena blocks of 1 KiB (else 16 KiB, as the worker)
- *   cfg bit 6     a pool of 6 blocks (else 4096): memory caps
+ *   cfg bit 6     a pool of 6 blocks (else 4096) and of one transaction
+ *                 slot (else SMTP_TX_SLOTS): memory caps
  *   cfg bit 7     no msg_begin/msg_data/msg_end hooks
  *   ctl bit 0     direction (0 initiator, 1 responder)
  *   ctl bits 1-7  v: v < 126 a chunk of v bytes; v == 126 a chunk whose
@@ -57,6 +58,7 @@ struct fuzz_smtp {
 };
 
 static struct pool *fuzz_pools[2][2];    /* [small blocks][small cap] */
+static struct pool *fuzz_slots[2];       /* [small cap] */
 static struct pool *fuzz_scratch_pool;
 static void *fuzz_session_mem;
 static struct evbuf fuzz_eb;            /* NULL sink: events are dropped */
@@ -87,6 +89,11 @@ fuzz_setup(void)
 			    c ? 6 : 4096);
 			FUZZ_CHECK(fuzz_pools[b][c] != NULL);
 		}
+	for (c = 0; c < 2; c++) {
+		fuzz_slots[c] = pool_create(smtp_slot_size(),
+		    c ? 1 : SMTP_TX_SLOTS);
+		FUZZ_CHECK(fuzz_slots[c] != NULL);
+	}
 	fuzz_scratch_pool = pool_create(256u * 1024, 64);
 	fuzz_session_mem = malloc(smtp_session_size());
 	FUZZ_CHECK(fuzz_scratch_pool != NULL && fuzz_session_mem != NULL);
@@ -230,19 +237,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smtp_config cfg;
 	struct smtp_stats st;
 	struct smtp_out out;
+	struct smtp_ctx *ctx;
 	struct smtp_session *s;
 	struct pool_stats ps;
 	struct pool *pool;
 	struct fuzz_smtp f;
 	enum smtp_sniff_result sn;
-	uint8_t c, *buf;
+	uint8_t c, c0, *buf;
 	size_t want, got;
 	uint64_t ts = 1700000000ull * 1000000;
 	unsigned v;
 	int dir;
 
 	fuzz_setup();
-	c = fuzz_u8(&in);
+	c = c0 = fuzz_u8(&in);
 	memset(&cfg, 0, sizeof(cfg));
 	if (c & 0x02)
 		cfg.max_line = 64;
@@ -272,10 +280,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		out.msg_data = fuzz_msg_data;
 		out.msg_end = fuzz_msg_end;
 	}
-	out.u = &f;
 	memset(&st, 0, sizeof(st));
-	s = smtp_session_init(fuzz_session_mem, &cfg, pool, &out, &st,
-	    c & 1);
+	ctx = smtp_ctx_create(&cfg, pool, fuzz_slots[(c >> 6) & 1], &out, &st);
+	FUZZ_CHECK(ctx != NULL);
+	s = smtp_session_init(fuzz_session_mem, ctx, &f, c & 1);
 	FUZZ_CHECK(s != NULL);
 
 	while (in.n > 0) {
@@ -305,6 +313,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(fuzz_eb.dropped == 0);
 	pool_stats_get(pool, &ps);
 	FUZZ_CHECK(ps.in_use == 0);
+	pool_stats_get(fuzz_slots[(c0 >> 6) & 1], &ps);
+	FUZZ_CHECK(ps.in_use == 0);
+	smtp_ctx_destroy(ctx);
 	pool_stats_get(fuzz_scratch_pool, &ps);
 	FUZZ_CHECK(ps.in_use == 0);
 	evbuf_flush(&fuzz_eb);

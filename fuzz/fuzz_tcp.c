@@ -183,7 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(conn.s[k].delivered == f.delivered[k]);
 			FUZZ_CHECK(conn.s[k].gap_bytes == f.gaps[k]);
 			FUZZ_CHECK((conn.s[k].ooo == NULL) ==
-			    (conn.s[k].ooo_segs == 0));
+			    (conn.s[k].ooo_bytes == 0));
 		}
 		FUZZ_CHECK(conn.state <= TCP_CONN_CLOSED);
 	}

@@ -29,7 +29,7 @@ end_cb(void *u, struct flow *f, enum flow_end_reason why)
 	struct endlog *l = u;
 
 	if (l->n < 4096) {
-		l->e[l->n].id = f->flow_id;
+		l->e[l->n].id = flow_id_get(f);
 		l->e[l->n].why = why;
 		l->e[l->n].pa = f->key.pa;
 	}
@@ -455,21 +455,21 @@ test_flow_id(void)
 	/* the other table sees the reverse direction first */
 	p = mk4(S_IP, C_IP, 25, 4444, PKT_TH_SYN | PKT_TH_ACK, 77 * SEC);
 	b = get(t2, &p, &dir, &created);
-	CHECK(a->flow_id == b->flow_id);
-	CHECK(a->flow_id < (1ull << 63));
-	id = a->flow_id;
+	CHECK(flow_id_get(a) == flow_id_get(b));
+	CHECK(flow_id_get(a) < (1ull << 63));
+	id = flow_id_get(a);
 	flow_close(t1, a);
 	p = mk4(C_IP, S_IP, 4444, 25, PKT_TH_SYN, 77 * SEC);
 	a = get(t1, &p, &dir, &created);
-	CHECK(a->flow_id == id);
+	CHECK(flow_id_get(a) == id);
 	flow_close(t1, a);
 	p.ts_us = 77 * SEC + 1;
 	a = get(t1, &p, &dir, &created);
-	CHECK(a->flow_id != id);
+	CHECK(flow_id_get(a) != id);
 	p.ts_us = 77 * SEC;
 	p.sport = 4445;
 	a = get(t1, &p, &dir, &created);
-	CHECK(a->flow_id != id);
+	CHECK(flow_id_get(a) != id);
 	/* a hash collision chain still tells flows apart */
 	p.sport = 5000;
 	a = flow_get(t1, &p, 42, &dir, &created);

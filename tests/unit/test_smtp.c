@@ -245,23 +245,28 @@ pool_done(struct pool *p)
 		pool_destroy(p);
 }
 
+static struct pool *slot_pool;
+
 static void
 run(const struct step *sc, const struct smtp_config *cfg, int midstream,
     enum feed_mode mode, size_t at, size_t blk, size_t cap, struct rec *r)
 {
 	struct pool *pool = pool_for(blk, cap);
 	void *mem = malloc(smtp_session_size());
-	struct smtp_out out = test_out;
+	struct smtp_ctx *ctx;
 	struct smtp_session *s;
 	struct pool_stats ps;
 	uint64_t ts = 1000;
 	size_t off, k;
 
 	memset(r, 0, sizeof(*r));
-	out.u = r;
-	s = smtp_session_init(mem, cfg, pool, &out, &r->st, midstream);
+	if (slot_pool == NULL)
+		slot_pool = pool_create(smtp_slot_size(), SMTP_TX_SLOTS);
+	ctx = smtp_ctx_create(cfg, pool, slot_pool, &test_out, &r->st);
+	s = ctx != NULL ? smtp_session_init(mem, ctx, r, midstream) : NULL;
 	if (s == NULL) {
 		r->bad_order = -1;
+		smtp_ctx_destroy(ctx);
 		free(mem);
 		pool_done(pool);
 		return;
@@ -300,6 +305,9 @@ run(const struct step *sc, const struct smtp_config *cfg, int midstream,
 	r->encrypted = smtp_session_encrypted(s);
 	pool_stats_get(pool, &ps);
 	r->leak = ps.in_use;
+	pool_stats_get(slot_pool, &ps);
+	r->leak += ps.in_use;
+	smtp_ctx_destroy(ctx);
 	free(mem);
 	pool_done(pool);
 }
@@ -1398,6 +1406,215 @@ test_slots(void)
 	CHECK_EQ_INT(anoms(&ref), 0);
 }
 
+/* ---- memory taken only while needed ---- */
+
+struct lazy {
+	struct pool *blocks, *slots;
+	struct smtp_ctx *ctx;
+	struct smtp_session *s;
+	void *mem;
+};
+
+static struct rec lazy_rec;
+
+static uint64_t
+in_use(struct pool *p)
+{
+	struct pool_stats st;
+
+	pool_stats_get(p, &st);
+	return st.in_use;
+}
+
+static void
+lazy_open(struct lazy *z, size_t nblocks, size_t nslots)
+{
+	memset(&lazy_rec, 0, sizeof(lazy_rec));
+	z->blocks = pool_create(16384, nblocks);
+	z->slots = pool_create(smtp_slot_size(), nslots);
+	z->ctx = smtp_ctx_create(NULL, z->blocks, z->slots, &test_out,
+	    &lazy_rec.st);
+	z->mem = malloc(smtp_session_size());
+	z->s = smtp_session_init(z->mem, z->ctx, &lazy_rec, 0);
+	CHECK(z->s != NULL);
+}
+
+static void
+lazy_feed(struct lazy *z, int dir, const char *txt)
+{
+	feed(z->s, dir, txt, strlen(txt), 1000);
+}
+
+static void
+lazy_close(struct lazy *z)
+{
+	smtp_session_end(z->s, 2000);
+	CHECK_EQ_INT(in_use(z->blocks), 0);
+	CHECK_EQ_INT(in_use(z->slots), 0);
+	smtp_ctx_destroy(z->ctx);
+	pool_destroy(z->slots);
+	pool_destroy(z->blocks);
+	free(z->mem);
+}
+
+static void
+test_ctx_args(void)
+{
+	struct pool *b = pool_create(16384, 4), *small = pool_create(32, 4);
+	struct pool *sl = pool_create(smtp_slot_size(), 4);
+
+	CHECK(smtp_ctx_create(NULL, NULL, sl, &test_out, NULL) == NULL);
+	CHECK(smtp_ctx_create(NULL, b, NULL, &test_out, NULL) == NULL);
+	CHECK(smtp_ctx_create(NULL, b, small, &test_out, NULL) == NULL);
+	CHECK(smtp_ctx_create(NULL, small, sl, &test_out, NULL) == NULL);
+	CHECK(smtp_session_init(NULL, NULL, NULL, 0) == NULL);
+	pool_destroy(b);
+	pool_destroy(small);
+	pool_destroy(sl);
+}
+
+/* A transaction slot exists from MAIL FROM to its report, no longer. */
+static void
+test_lazy_slots(void)
+{
+	struct lazy z;
+
+	lazy_open(&z, 16, SMTP_TX_SLOTS);
+	lazy_feed(&z, 1, "220 mx ESMTP\r\n");
+	lazy_feed(&z, 0, "EHLO c\r\n");
+	lazy_feed(&z, 1, "250 mx\r\n");
+	CHECK_EQ_INT(in_use(z.slots), 0);           /* idle: none */
+	CHECK_EQ_INT(in_use(z.blocks), 0);
+	lazy_feed(&z, 0, "MAIL FROM:<a@x>\r\n");
+	CHECK_EQ_INT(in_use(z.slots), 1);
+	lazy_feed(&z, 1, "250 ok\r\n");
+	lazy_feed(&z, 0, "RCPT TO:<b@y>\r\nDATA\r\n");
+	lazy_feed(&z, 1, "250 ok\r\n354 go\r\n");
+	lazy_feed(&z, 0, "Subject: s\r\n\r\nbody\r\n.\r\n");
+	/* pipelined: the next one opens before the first is answered */
+	lazy_feed(&z, 0, "MAIL FROM:<c@x>\r\n");
+	CHECK_EQ_INT(in_use(z.slots), 2);
+	lazy_feed(&z, 1, "250 queued as Q1\r\n");
+	CHECK_EQ_INT(lazy_rec.ntx, 1);
+	CHECK_EQ_INT(in_use(z.slots), 1);           /* reported: given back */
+	lazy_feed(&z, 1, "250 ok\r\n");
+	lazy_feed(&z, 0, "RSET\r\n");
+	lazy_feed(&z, 1, "250 ok\r\n");
+	CHECK_EQ_INT(in_use(z.slots), 0);
+	CHECK_EQ_INT(lazy_rec.ntx, 2);
+	CHECK_BSTR(lazy_rec.tx[0].mail_from, "a@x");
+	CHECK_BSTR(lazy_rec.tx[0].queue_id, "Q1");
+	CHECK_BSTR(lazy_rec.tx[0].subject, "s");
+	CHECK_BSTR(lazy_rec.tx[1].mail_from, "c@x");
+	CHECK_EQ_INT(lazy_rec.tx[1].status, SMTP_TX_ABORTED);
+	lazy_close(&z);
+	CHECK_EQ_INT(lazy_rec.ntx, 2);
+	CHECK_EQ_INT(anoms(&lazy_rec), 0);
+}
+
+/* No slot to be had: that transaction is dropped, the session goes on. */
+static void
+test_slot_exhaustion(void)
+{
+	struct lazy z;
+
+	lazy_open(&z, 16, 1);
+	lazy_feed(&z, 1, "220 mx ESMTP\r\n");
+	lazy_feed(&z, 0, "EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n"
+	    "DATA\r\n");
+	lazy_feed(&z, 1, "250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	lazy_feed(&z, 0, "hello\r\n.\r\nMAIL FROM:<c@x>\r\nRCPT TO:<d@y>\r\n"
+	    "DATA\r\n");
+	CHECK_EQ_INT(lazy_rec.anom[ANOM_SMTP_SESSION_MEMCAP], 1);
+	lazy_feed(&z, 1, "250 queued as Q1\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	lazy_feed(&z, 0, "lost\r\n.\r\nMAIL FROM:<e@x>\r\n");
+	lazy_feed(&z, 1, "250 queued as Q2\r\n250 ok\r\n");
+	CHECK_EQ_INT(lazy_rec.ntx, 1);
+	CHECK_EQ_INT(in_use(z.slots), 1);           /* e@x got the slot back */
+	lazy_close(&z);
+	CHECK_EQ_INT(lazy_rec.ntx, 2);
+	CHECK_BSTR(lazy_rec.tx[0].mail_from, "a@x");
+	CHECK_BSTR(lazy_rec.tx[0].queue_id, "Q1");
+	CHECK_EQ_INT(lazy_rec.tx[0].status, SMTP_TX_COMPLETE);
+	CHECK_EQ_INT(lazy_rec.tx[1].tx_id, 1);
+	CHECK_BSTR(lazy_rec.tx[1].mail_from, "e@x");
+	CHECK_EQ_INT(lazy_rec.anom[ANOM_SMTP_SESSION_MEMCAP], 1);
+	CHECK_EQ_INT(anoms(&lazy_rec), 1);
+	CHECK_EQ_INT(lazy_rec.st.messages, 1);
+	CHECK_EQ_INT(lazy_rec.bad_order, 0);
+}
+
+/* Session strings: in the session while short, then one block. */
+static void
+test_lazy_strings(void)
+{
+	char banner[400], line[420];
+	struct lazy z;
+	uint32_t i;
+
+	for (i = 0; i < sizeof(banner) - 1; i++)
+		banner[i] = (char)('a' + i % 26);
+	banner[sizeof(banner) - 1] = '\0';
+
+	lazy_open(&z, 16, SMTP_TX_SLOTS);
+	lazy_feed(&z, 1, "220 mx.example ESMTP\r\n");
+	lazy_feed(&z, 0, "EHLO client.example\r\n");
+	lazy_feed(&z, 1, "250-mx\r\n250 SIZE 1000\r\n");
+	lazy_feed(&z, 0, "AUTH PLAIN AGFiYwBk\r\n");
+	lazy_feed(&z, 1, "235 ok\r\n");
+	CHECK_EQ_INT(in_use(z.blocks), 0);
+	/* a long HELO moves all four strings out, intact */
+	snprintf(line, sizeof(line), "HELO %s\r\n", banner);
+	lazy_feed(&z, 0, line);
+	CHECK_EQ_INT(in_use(z.blocks), 1);
+	lazy_feed(&z, 1, "250 hi\r\n");
+	lazy_feed(&z, 0, "QUIT\r\n");
+	lazy_feed(&z, 1, "221 bye\r\n");
+	lazy_close(&z);
+	CHECK_EQ_INT(lazy_rec.ntx, 1);
+	CHECK_BSTR(lazy_rec.tx[0].banner, "mx.example ESMTP");
+	CHECK_BSTR(lazy_rec.tx[0].helo, banner);
+	CHECK_BSTR(lazy_rec.tx[0].auth_mech, "PLAIN");
+	CHECK_BSTR(lazy_rec.tx[0].last_reply, "221 bye");
+	CHECK_EQ_INT(anoms(&lazy_rec), 0);
+
+	/* an empty string stays empty, not NULL, across the move */
+	lazy_open(&z, 16, SMTP_TX_SLOTS);
+	lazy_feed(&z, 1, "220\r\n");
+	lazy_feed(&z, 0, "EHLO x\r\n");
+	lazy_feed(&z, 1, "250 ok\r\n");
+	lazy_feed(&z, 0, "EHLO \r\n");
+	snprintf(line, sizeof(line), "250 %s\r\n", banner);
+	lazy_feed(&z, 1, line);
+	CHECK_EQ_INT(in_use(z.blocks), 1);
+	lazy_close(&z);
+	CHECK_EQ_INT(lazy_rec.ntx, 1);
+	CHECK(lazy_rec.tx[0].banner.null);         /* never had a value */
+	CHECK(!lazy_rec.tx[0].helo.null);
+	CHECK_EQ_INT(lazy_rec.tx[0].helo.len, 0);
+	CHECK_EQ_INT(lazy_rec.tx[0].last_reply.len, strlen(line) - 2);
+
+	/* no block to move to: that string is lost (memcap), not the rest */
+	lazy_open(&z, 1, SMTP_TX_SLOTS);
+	lazy_feed(&z, 1, "220 mx ESMTP\r\n");
+	{
+		void *only = pool_get(z.blocks);
+
+		lazy_feed(&z, 0, "EHLO c\r\n");
+		snprintf(line, sizeof(line), "HELO %s\r\n", banner);
+		lazy_feed(&z, 0, line);
+		CHECK_EQ_INT(lazy_rec.anom[ANOM_SMTP_SESSION_MEMCAP], 1);
+		pool_put(z.blocks, only);
+	}
+	lazy_feed(&z, 1, "250 ok\r\n250 ok\r\n");
+	lazy_close(&z);
+	CHECK_EQ_INT(lazy_rec.ntx, 1);
+	CHECK_BSTR(lazy_rec.tx[0].banner, "mx ESMTP");
+	CHECK(!lazy_rec.tx[0].helo.null);           /* "c", then lost */
+	CHECK_EQ_INT(lazy_rec.tx[0].helo.len, 0);
+	CHECK_BSTR(lazy_rec.tx[0].last_reply, "250 ok");
+}
+
 static void
 test_sniff(void)
 {
@@ -1631,9 +1848,14 @@ main(void)
 	test_pipeline_overflow();
 	test_data_refused();
 	test_slots();
+	test_ctx_args();
+	test_lazy_slots();
+	test_slot_exhaustion();
+	test_lazy_strings();
 	test_queue_ids();
 	test_sniff();
 	test_fuzz();
 	pool_destroy(cached_pool);
+	pool_destroy(slot_pool);
 	return CHECK_DONE();
 }

@@ -217,7 +217,7 @@ rng(void)
 	return (uint32_t)(rng_state >> 11);
 }
 
-static struct pool *blocks;
+static struct pool *blocks, *slots;
 static struct obs obs;
 static struct evlog want;
 static int failures;
@@ -288,15 +288,18 @@ run_session(const uint8_t *d, size_t n, enum cut_mode mode, size_t fixed,
 	void *mem = malloc(smtp_session_size());
 	struct smtp_out out = { cb_tx, cb_anom, NULL, cb_data, cb_end, &obs };
 	struct smtp_session *s;
+	struct smtp_ctx *ctx;
 	struct model m = { M_BOL, 0, 0, 0 };
 	struct pool_stats ps;
 	size_t off, k;
 	int bare_before, ends_before, was_done, bad = 0;
 
 	memset(&obs, 0, sizeof(obs));
-	s = smtp_session_init(mem, NULL, blocks, &out, &obs.st, 0);
+	ctx = smtp_ctx_create(NULL, blocks, slots, &out, &obs.st);
+	s = ctx != NULL ? smtp_session_init(mem, ctx, &obs, 0) : NULL;
 	CHECK(s != NULL);
 	if (s == NULL) {
+		smtp_ctx_destroy(ctx);
 		free(mem);
 		return;
 	}
@@ -354,6 +357,7 @@ run_session(const uint8_t *d, size_t n, enum cut_mode mode, size_t fixed,
 			    (unsigned long long)obs.st.commands,
 			    (unsigned long long)obs.st.unknown_commands);
 	}
+	smtp_ctx_destroy(ctx);
 	free(mem);
 }
 
@@ -404,6 +408,7 @@ main(void)
 	struct evlog *scratch = malloc(sizeof(*scratch));
 
 	blocks = pool_create(16384, 64);
+	slots = pool_create(smtp_slot_size(), 8);
 	CHECK(blocks != NULL && scratch != NULL);
 	if (blocks == NULL || scratch == NULL)
 		return CHECK_DONE();
@@ -461,5 +466,6 @@ main(void)
 	CHECK(long_n > ITERS / 10);
 	free(scratch);
 	pool_destroy(blocks);
+	pool_destroy(slots);
 	return CHECK_DONE();
 }

@@ -241,7 +241,7 @@ test_reverse(void)
 	tcp_reasm_stats_get(r, &st);
 	CHECK_EQ_INT(st.out_of_order, 9);
 	CHECK_EQ_INT(st.mem_in_use, 0);
-	CHECK_EQ_INT(c.s[0].ooo_segs, 0);
+	CHECK_EQ_INT(tcp_stream_held(&c.s[0]), 0);
 	CHECK_EQ_INT(c.s[0].ooo_bytes, 0);
 	CHECK(c.s[0].ooo == NULL);
 	tcp_reasm_flush(r, &c, 0, &o);
@@ -533,7 +533,7 @@ test_gap_by_ack(void)
 	/* 1101..1200 lost; 1201.. arrives and is held */
 	feed(r, &c, 0, 1201, 9001, ACKF, data + 200, 100, &o);
 	CHECK_EQ_INT(rc.len[0], 100);
-	CHECK_EQ_INT(c.s[0].ooo_segs, 1);
+	CHECK_EQ_INT(tcp_stream_held(&c.s[0]), 1);
 	/* an ACK below the hole moves nothing */
 	feed(r, &c, 1, 9001, 1101, ACKF, NULL, 0, &o);
 	CHECK_EQ_INT(rc.ngaps[0], 0);
@@ -568,7 +568,7 @@ test_gap_by_ack(void)
 	CHECK_EQ_INT(rc.ngaps[0], 3);
 	CHECK_EQ_INT(rc.gap_len[0][2], 10);
 	CHECK_EQ_INT(c.s[0].next_seq, 1661);
-	CHECK_EQ_INT(c.s[0].ooo_segs, 1);
+	CHECK_EQ_INT(tcp_stream_held(&c.s[0]), 1);
 	feed(r, &c, 0, 1661, 9001, ACKF, data + 100, 40, &o);
 	CHECK_EQ_INT(c.s[0].next_seq, 1711);
 	CHECK_EQ_INT(rc.len[0], 710);
@@ -654,7 +654,7 @@ test_flush_hole(void)
 	feed(r, &c, 0, 67, 61, ACKF, "EEEE", 4, &o);
 	feed(r, &c, 1, 61, 55, ACKF, "srv", 3, &o);
 	CHECK_EQ_INT(rc.len[0], 4);
-	CHECK_EQ_INT(c.s[0].ooo_segs, 2);
+	CHECK_EQ_INT(tcp_stream_held(&c.s[0]), 2);
 	tcp_reasm_stats_get(r, &st);
 	CHECK(st.mem_in_use > 0);
 	tcp_reasm_flush(r, &c, 0, &o);
@@ -763,7 +763,7 @@ test_memcap(void)
 	tcp_reasm_stats_get(r, &st);
 	CHECK_EQ_INT(st.memcap_hits, 2);
 	CHECK_EQ_INT(c1.s[0].next_seq, 41);
-	CHECK_EQ_INT(c1.s[0].ooo_segs, 1);
+	CHECK_EQ_INT(tcp_stream_held(&c1.s[0]), 1);
 	CHECK_EQ_INT(st.mem_in_use, 256);
 	CHECK(st.mem_peak <= 512);
 	/* a large held payload needs a 2 KiB block: over the cap */
@@ -794,7 +794,7 @@ test_large_held(void)
 	handshake(r, &c, 0xfffff000u, 0, &o);
 	feed(r, &c, 0, 0xfffff001u + 9000, 1, ACKF, data + 9000, 9000, &o);
 	feed(r, &c, 0, 0xfffff001u + 18000, 1, ACKF, data + 18000, 2000, &o);
-	CHECK(c.s[0].ooo_segs >= 5);
+	CHECK(tcp_stream_held(&c.s[0]) >= 5);
 	CHECK_EQ_INT(c.s[0].ooo_bytes, 11000);
 	feed(r, &c, 0, 0xfffff001u, 1, ACKF, data, 9000, &o);
 	CHECK_EQ_INT(rc.len[0], 20000);
